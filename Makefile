@@ -1,0 +1,177 @@
+# Makefile: the one, non-recursive build of ofs.
+#
+# libcommon/*.c becomes build/libcommon.a; every cmd/ofs-NAME/ folder
+# becomes bin/ofs-NAME, found by itself; tests/unit/test_*.c become TAP
+# programs; tests/fuzz/fuzz_*.c become libFuzzer targets (clang).
+# Variants: SANITIZE=1 (ASan+UBSan), COVERAGE=1, CC=clang. A change of
+# variant rebuilds everything (build/flags records the last one), so bin/
+# always holds binaries of the variant asked for.
+
+include config.mk
+-include config.local.mk
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+.SECONDARY:
+.DELETE_ON_ERROR:
+
+# Quiet by default; make V=1 shows whole command lines.
+ifneq ($(V),1)
+  Q := @
+  say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+ifeq ($(SANITIZE),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  OPT := -O1 -g
+endif
+ifeq ($(COVERAGE),1)
+  COVFLAGS := --coverage
+  OPT := -O0 -g
+endif
+
+ALL_CFLAGS  = $(CSTD) $(WARN) $(CFLAGS) $(SANFLAGS) $(COVFLAGS) -Ilibcommon $(PKG_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS) $(COVFLAGS)
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+# ---- sources -----------------------------------------------------------
+LIB_SRC  := $(sort $(wildcard libcommon/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=build/%.o)
+LIB      := build/libcommon.a
+
+TOOLS    := $(sort $(patsubst cmd/%/,%,$(wildcard cmd/ofs-*/)))
+BINS     := $(TOOLS:%=bin/%)
+TOOL_OBJ  = $(patsubst %.c,build/%.o,$(wildcard cmd/$(1)/*.c))
+
+SHOP_SRC := $(sort $(wildcard examples/shop/*.c))
+SHOP_OBJ := $(SHOP_SRC:%.c=build/%.o)
+SHOP     := $(if $(SHOP_SRC),bin/shopd)
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:%.c=build/%)
+
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:%.c=build/%)
+
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_LIB_OBJ := $(patsubst libcommon/%.c,build/fuzz/lib/%.o,$(filter-out libcommon/main.c,$(LIB_SRC)))
+FUZZ_CC  ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1
+
+MANPAGES := $(sort $(wildcard man/*.1 man/*.7))
+SCRIPTS  := .ci/run .ci/deps completions/gen tests/run-test $(wildcard tests/bench/*.sh) \
+            $(wildcard examples/*.sh) $(wildcard examples/shop/*.sh)
+
+# ---- set-up ------------------------------------------------------------
+.PHONY: all deps check unit bats bench demo install uninstall clean fuzz lint completions
+
+deps:
+	@sh .ci/deps build test
+
+all: $(BINS) $(SHOP)
+
+# Record the variant; rebuild everything when it changes.
+build/flags: FORCE | deps
+	@mkdir -p build
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > build/flags.new
+	@cmp -s build/flags.new build/flags || mv build/flags.new build/flags
+	@rm -f build/flags.new
+FORCE:
+
+build/%.o: %.c build/flags
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)$(AR) rcs $@ $^
+
+define tool_rule
+bin/$(1): $(call TOOL_OBJ,$(1)) $(LIB)
+	@mkdir -p bin
+	$$(call say,LINK,$$@)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+$(SHOP): $(SHOP_OBJ) $(LIB)
+	@mkdir -p bin
+	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/tests/unit/%: build/tests/unit/%.o build/tests/unit/tap.o $(LIB)
+	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/tests/bench/%: build/tests/bench/%.o $(LIB)
+	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+-include $(LIB_OBJ:.o=.d) $(SHOP_OBJ:.o=.d) $(UNIT_BIN:=.d) $(BENCH_BIN:=.d) \
+         $(foreach t,$(TOOLS),$(call TOOL_OBJ,$(t):.o=.d))
+
+# ---- tests -------------------------------------------------------------
+# Every unit program and every bats file runs under one prove, so its
+# closing summary counts every test.
+check: all $(UNIT_BIN)
+	@OFS_TOP=$(CURDIR) prove --exec tests/run-test $(PROVE_FLAGS) \
+	    $(UNIT_BIN) $(sort $(wildcard tests/*.bats))
+
+unit: $(UNIT_BIN)
+	@prove --exec tests/run-test $(UNIT_BIN)
+
+bench: all $(BENCH_BIN)
+	@sh .ci/deps bench
+	@for b in $(sort $(wildcard tests/bench/*.sh)); do bash $$b || exit 1; done
+
+demo: all
+	@bash examples/demo.sh
+
+# ---- fuzzing (clang libFuzzer) -----------------------------------------
+build/fuzz/lib/%.o: libcommon/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -Ilibcommon $(PKG_CFLAGS) -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@sh .ci/deps fuzz
+	@for f in $(FUZZ_BIN); do \
+	    n=$${f#build/fuzz/fuzz_}; corpus=build/fuzz/corpus/$$n; mkdir -p $$corpus; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=0 \
+	        -artifact_prefix=build/fuzz/ $$corpus tests/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1 \
+	        || { tail -40 build/fuzz/$$n.log; exit 1; }; \
+	    grep -E '^#[0-9]+.*DONE' build/fuzz/$$n.log | tail -1; \
+	done
+
+# ---- lint --------------------------------------------------------------
+lint: all
+	@sh .ci/deps lint
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	    --std=c11 --inline-suppr -Ilibcommon libcommon cmd examples/shop
+	shellcheck -x $(SCRIPTS)
+	mandoc -Tlint -Wwarning $(MANPAGES)
+	@bash completions/gen --check
+
+completions: all
+	@bash completions/gen
+
+# ---- install -----------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(if $(BINS),install -m 0755 $(BINS) $(DESTDIR)$(BINDIR))
+	$(if $(wildcard man/*.1),install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1)
+	install -m 0644 man/ofs.7 $(DESTDIR)$(MANDIR)/man7
+	for t in $(TOOLS); do install -m 0644 completions/ofs.bash $(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	install -m 0644 completions/_ofs $(DESTDIR)$(ZSHCOMPDIR)/_ofs
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(TOOLS:%=$(DESTDIR)$(MANDIR)/man1/%.1) \
+	    $(DESTDIR)$(MANDIR)/man7/ofs.7 $(TOOLS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
+	    $(DESTDIR)$(ZSHCOMPDIR)/_ofs
+
+clean:
+	rm -rf build bin
