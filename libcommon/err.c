@@ -8,6 +8,8 @@ const char *ofs_progname = "ofs";
 
 /* Append formatted text to buf, never past cap - 2 (room for "\n"). */
 static size_t vappend(char *buf, size_t len, size_t cap, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static size_t vappend(char *buf, size_t len, size_t cap, const char *fmt, va_list ap)
 {
 	if (len >= cap - 2)
 		return len;
@@ -18,6 +20,8 @@ static size_t vappend(char *buf, size_t len, size_t cap, const char *fmt, va_lis
 	return len < cap - 2 ? len : cap - 2;
 }
 
+static size_t append(char *buf, size_t len, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static size_t append(char *buf, size_t len, size_t cap, const char *fmt, ...)
 {
 	va_list ap;

@@ -39,7 +39,8 @@ int error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* warn: print "ofs-NAME: warning: ..." and go on. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* vreport: the common body: prefix, optional kind, message, errno text. */
-void vreport(const char *kind, int errnum, const char *fmt, va_list ap);
+void vreport(const char *kind, int errnum, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /*
  * exit_after_output: flush and close stdout, then exit with status. A

@@ -4,12 +4,14 @@
  * It names the program after argv[0] for messages, ignores SIGPIPE so a
  * closed pipe shows up as EPIPE on write (the output layer then ends the
  * tool quietly with status 0), calls the tool's cmd_main and finally
- * flushes stdout, turning a failed write into status 4.
+ * flushes every output (out.h) and stdout, turning a failed write into
+ * status 4.
  */
 #include "common.h"
 #include <signal.h>
 
 #include "main.h"
+#include "out.h"
 
 int main(int argc, char **argv)
 {
@@ -19,5 +21,6 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	int status = cmd_main(argc, argv);
+	out_flush_all();
 	exit_after_output(status);
 }

@@ -41,7 +41,7 @@ static inline void sb_addch(struct strbuf *sb, int c)
 	sb->buf[sb->len] = '\0';
 }
 void sb_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* sb_trim_eol: drop trailing "\n" or "\r\n". */
 void sb_trim_eol(struct strbuf *sb);
 /* sb_read_fd: append everything readable from fd; -1 with errno on error. */
