@@ -10,6 +10,10 @@
 include config.mk
 -include config.local.mk
 
+# Where objects (O) and programs (B) go; separate trees can build side by side.
+O ?= build
+B ?= bin
+
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
 .SECONDARY:
@@ -37,26 +41,26 @@ PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 # ---- sources -----------------------------------------------------------
 LIB_SRC  := $(sort $(wildcard libcommon/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=build/%.o)
-LIB      := build/libcommon.a
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o)
+LIB      := $(O)/libcommon.a
 
 TOOLS    := $(sort $(patsubst cmd/%/,%,$(wildcard cmd/ofs-*/)))
-BINS     := $(TOOLS:%=bin/%)
-TOOL_OBJ  = $(patsubst %.c,build/%.o,$(wildcard cmd/$(1)/*.c))
+BINS     := $(TOOLS:%=$(B)/%)
+TOOL_OBJ  = $(patsubst %.c,$(O)/%.o,$(wildcard cmd/$(1)/*.c))
 
 SHOP_SRC := $(sort $(wildcard examples/shop/*.c))
-SHOP_OBJ := $(SHOP_SRC:%.c=build/%.o)
-SHOP     := $(if $(SHOP_SRC),bin/shopd)
+SHOP_OBJ := $(SHOP_SRC:%.c=$(O)/%.o)
+SHOP     := $(if $(SHOP_SRC),$(B)/shopd)
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_BIN := $(UNIT_SRC:%.c=build/%)
+UNIT_BIN := $(UNIT_SRC:%.c=$(O)/%)
 
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
-BENCH_BIN := $(BENCH_SRC:%.c=build/%)
+BENCH_BIN := $(BENCH_SRC:%.c=$(O)/%)
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_LIB_OBJ := $(patsubst libcommon/%.c,build/fuzz/lib/%.o,$(filter-out libcommon/main.c,$(LIB_SRC)))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+FUZZ_LIB_OBJ := $(patsubst libcommon/%.c,$(O)/fuzz/lib/%.o,$(filter-out libcommon/main.c,$(LIB_SRC)))
 FUZZ_CC  ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1
@@ -74,14 +78,14 @@ deps:
 all: $(BINS) $(SHOP)
 
 # Record the variant; rebuild everything when it changes.
-build/flags: FORCE | deps
-	@mkdir -p build
-	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > build/flags.new
-	@cmp -s build/flags.new build/flags || mv build/flags.new build/flags
-	@rm -f build/flags.new
+$(O)/flags: FORCE | deps
+	@mkdir -p $(O)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(O)/flags.new
+	@cmp -s $(O)/flags.new $(O)/flags || mv $(O)/flags.new $(O)/flags
+	@rm -f $(O)/flags.new
 FORCE:
 
-build/%.o: %.c build/flags
+$(O)/%.o: %.c $(O)/flags
 	@mkdir -p $(@D)
 	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -90,7 +94,7 @@ $(LIB): $(LIB_OBJ)
 	$(call say,AR,$@)$(AR) rcs $@ $^
 
 define tool_rule
-bin/$(1): $(call TOOL_OBJ,$(1)) $(LIB)
+$(B)/$(1): $(call TOOL_OBJ,$(1)) $(LIB)
 	@mkdir -p bin
 	$$(call say,LINK,$$@)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
@@ -100,20 +104,21 @@ $(SHOP): $(SHOP_OBJ) $(LIB)
 	@mkdir -p bin
 	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/tests/unit/%: build/tests/unit/%.o build/tests/unit/tap.o $(LIB)
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/tests/unit/tap.o $(O)/tests/unit/child.o $(LIB)
 	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-build/tests/bench/%: build/tests/bench/%.o $(LIB)
+$(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
 	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 -include $(LIB_OBJ:.o=.d) $(SHOP_OBJ:.o=.d) $(UNIT_BIN:=.d) $(BENCH_BIN:=.d) \
-         $(foreach t,$(TOOLS),$(call TOOL_OBJ,$(t):.o=.d))
+         $(foreach t,$(TOOLS),$(patsubst %.o,%.d,$(call TOOL_OBJ,$(t))))
 
 # ---- tests -------------------------------------------------------------
 # Every unit program and every bats file runs under one prove, so its
 # closing summary counts every test.
 check: all $(UNIT_BIN)
-	@OFS_TOP=$(CURDIR) prove --exec tests/run-test $(PROVE_FLAGS) \
+	@OFS_TOP=$(CURDIR) OFS_BIN=$(abspath $(B)) OFS_BUILD=$(abspath $(O)) \
+	    prove --exec tests/run-test $(PROVE_FLAGS) \
 	    $(UNIT_BIN) $(sort $(wildcard tests/*.bats))
 
 unit: $(UNIT_BIN)
@@ -121,29 +126,30 @@ unit: $(UNIT_BIN)
 
 bench: all $(BENCH_BIN)
 	@sh .ci/deps bench
-	@for b in $(sort $(wildcard tests/bench/*.sh)); do bash $$b || exit 1; done
+	@for b in $(sort $(wildcard tests/bench/*.sh)); do \
+	    OFS_BIN=$(abspath $(B)) OFS_BUILD=$(abspath $(O)) bash $$b || exit 1; done
 
 demo: all
-	@bash examples/demo.sh
+	@OFS_BIN=$(abspath $(B)) bash examples/demo.sh
 
 # ---- fuzzing (clang libFuzzer) -----------------------------------------
-build/fuzz/lib/%.o: libcommon/%.c
+$(O)/fuzz/lib/%.o: libcommon/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -Ilibcommon $(PKG_CFLAGS) -c -o $@ $<
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ) | deps
+$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@sh .ci/deps fuzz
 	@for f in $(FUZZ_BIN); do \
-	    n=$${f#build/fuzz/fuzz_}; corpus=build/fuzz/corpus/$$n; mkdir -p $$corpus; \
+	    n=$${f#$(O)/fuzz/fuzz_}; corpus=$(O)/fuzz/corpus/$$n; mkdir -p $$corpus; \
 	    echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=0 \
-	        -artifact_prefix=build/fuzz/ $$corpus tests/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1 \
-	        || { tail -40 build/fuzz/$$n.log; exit 1; }; \
-	    grep -E '^#[0-9]+.*DONE' build/fuzz/$$n.log | tail -1; \
+	        -artifact_prefix=$(O)/fuzz/ $$corpus tests/fuzz/corpus/$$n >$(O)/fuzz/$$n.log 2>&1 \
+	        || { tail -40 $(O)/fuzz/$$n.log; exit 1; }; \
+	    grep -E '^#[0-9]+.*DONE' $(O)/fuzz/$$n.log | tail -1; \
 	done
 
 # ---- lint --------------------------------------------------------------
@@ -153,10 +159,10 @@ lint: all
 	    --std=c11 --inline-suppr -Ilibcommon libcommon cmd examples/shop
 	shellcheck -x $(SCRIPTS)
 	mandoc -Tlint -Wwarning $(MANPAGES)
-	@bash completions/gen --check
+	@OFS_BIN=$(B) bash completions/gen --check
 
 completions: all
-	@bash completions/gen
+	@OFS_BIN=$(B) bash completions/gen
 
 # ---- install -----------------------------------------------------------
 install: all
@@ -174,4 +180,4 @@ uninstall:
 	    $(DESTDIR)$(ZSHCOMPDIR)/_ofs
 
 clean:
-	rm -rf build bin
+	rm -rf $(O) $(B)

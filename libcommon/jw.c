@@ -165,12 +165,53 @@ size_t jw_format_int(int64_t v, char *buf)
 	return format_u64((uint64_t)v, buf);
 }
 
+static const double pow10_tab[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+
+/*
+ * Fixed-point fast path for values like 12.25 or 0.001: find the least k
+ * (1..6) such that m = round(v * 10^k) gives back v as m / 10^k. Both m
+ * (below 2^53) and 10^k are exact doubles, so the division is correctly
+ * rounded: it yields exactly the double strtod reads from the decimal
+ * text, and the least k is the shortest text. Limited to 1e-4 <= |v| so
+ * the result is what %g would choose (fixed, not exponent, notation).
+ */
+static size_t format_fixed(double v, char *buf)
+{
+	double a = fabs(v);
+	if (a < 1e-4 || a >= 1e9)
+		return 0;
+	for (int k = 1; k <= 6; k++) {
+		double m = nearbyint(a * pow10_tab[k]);
+		if (m / pow10_tab[k] != a)
+			continue;
+		uint64_t um = (uint64_t)m;
+		uint64_t scale = (uint64_t)pow10_tab[k];
+		char *o = buf;
+		if (v < 0)
+			*o++ = '-';
+		o += format_u64(um / scale, o);
+		*o++ = '.';
+		uint64_t frac = um % scale;
+		for (int d = k - 1; d >= 0; d--) {
+			o[d] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		o += k;
+		*o = '\0';
+		return (size_t)(o - buf);
+	}
+	return 0;
+}
+
 size_t jw_format_double(double v, char *buf)
 {
 	if (!isfinite(v))
 		return 0;
 	if (fabs(v) < 9007199254740992.0 && v == trunc(v))
 		return jw_format_int((int64_t)v, buf);
+	size_t fixed = format_fixed(v, buf);
+	if (fixed)
+		return fixed;
 	/* A normal double is identified by 15 significant digits, so the
 	 * shortest form has 15 or more digits only when nothing shorter reads
 	 * back, and %.15g already drops trailing zeros. Subnormals have less

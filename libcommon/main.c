@@ -21,6 +21,6 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	int status = cmd_main(argc, argv);
-	out_flush_all();
+	out_finish(status);
 	exit_after_output(status);
 }

@@ -21,7 +21,8 @@ struct out {
 };
 
 static struct out *outputs, *stdout_out;
-static bool exiting; /* exit handlers run: never call exit() again */
+static bool exiting;         /* exit handlers run: never call exit() again */
+static int epipe_status = EXIT_OK; /* status when the reader has gone */
 
 static void flush_at_exit(void)
 {
@@ -90,7 +91,7 @@ static void write_failed(struct out *o, int e)
 		/* The reader is gone: end quietly, letting exit handlers run. */
 		if (!exiting) {
 			exiting = true;
-			exit(EXIT_OK);
+			exit(epipe_status);
 		}
 		return;
 	}
@@ -177,6 +178,12 @@ void out_close(struct out *o)
 	sb_release(&o->buf);
 	free(o->name);
 	free(o);
+}
+
+void out_finish(int status)
+{
+	epipe_status = status;
+	out_flush_all();
 }
 
 void out_flush_all(void)

@@ -4,7 +4,8 @@
  *
  * Output is buffered and written with write(2). A reader that went away
  * (EPIPE, as in `ofs-trace stats | head`) ends the tool quietly with
- * status 0 after the exit handlers ran; any other write failure (ENOSPC
+ * status 0 after the exit handlers ran (or with the tool's own status if
+ * its work was done, see out_finish); any other write failure (ENOSPC
  * from >/dev/full, EIO) is reported naming the output and exits with
  * status 4. With line flushing on (watch modes) every record is written
  * as soon as it is complete, so pipelines flow live.
@@ -36,7 +37,13 @@ void out_record(struct out *o, struct strbuf *sb);
 void out_flush(struct out *o);
 /* out_close: flush, close and free (stdout is flushed, not closed). */
 void out_close(struct out *o);
-/* out_flush_all: flush every open output; called by main() and at exit. */
+/* out_flush_all: flush every open output; also run at exit. */
 void out_flush_all(void);
+/*
+ * out_finish: the final flush, called by main() with the program's exit
+ * status: when the reader has gone by then, the work is done and the
+ * program exits quietly with that status (its answer), not 0.
+ */
+void out_finish(int status);
 
 #endif

@@ -29,18 +29,35 @@ const struct tc *rec_trace(void)
 	return have_trace ? &trace : NULL;
 }
 
-void rec_begin_at(struct jw *w, const char *type, int64_t ts_ns)
+static void begin_common(struct jw *w, const char *type, int64_t ts_ns)
 {
 	char ts[TS_BUFSZ];
 	jw_obj_begin(w);
 	jw_kv_str(w, "type", type);
 	jw_key(w, "ts");
 	jw_strn(w, ts_format(ts_ns, ts), TS_BUFSZ - 1);
+}
+
+void rec_begin_at(struct jw *w, const char *type, int64_t ts_ns)
+{
+	begin_common(w, type, ts_ns);
 	if (rec_trace()) {
 		jw_key(w, "trace_id");
 		jw_strn(w, trace_hex, 32);
 		jw_key(w, "span_id");
 		jw_strn(w, span_hex, 16);
+	}
+}
+
+void rec_begin_ctx(struct jw *w, const char *type, int64_t ts_ns, const struct tc *ctx)
+{
+	begin_common(w, type, ts_ns);
+	if (ctx) {
+		char hex[33];
+		jw_key(w, "trace_id");
+		jw_strn(w, tc_hex(ctx->trace_id, sizeof(ctx->trace_id), hex), 32);
+		jw_key(w, "span_id");
+		jw_strn(w, tc_hex(ctx->span_id, sizeof(ctx->span_id), hex), 16);
 	}
 }
 

@@ -27,6 +27,12 @@
 void rec_begin(struct jw *w, const char *type);
 /* rec_begin_at: the same with a given time (epoch nanoseconds). */
 void rec_begin_at(struct jw *w, const char *type, int64_t ts_ns);
+/*
+ * rec_begin_ctx: the same with an explicit trace context instead of the
+ * environment's: for records about a span of their own (the span record
+ * and logs inside a request); ctx NULL writes no trace fields.
+ */
+void rec_begin_ctx(struct jw *w, const char *type, int64_t ts_ns, const struct tc *ctx);
 /* rec_end: close the object and write it to o as one line; resets the
  * writer's buffer for the next record. */
 void rec_end(struct jw *w, struct out *o);

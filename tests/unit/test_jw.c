@@ -137,6 +137,9 @@ static void test_doubles(void)
 		{ 9007199254740992.0, "9007199254740992" }, { 123.456, "123.456" },
 		{ 0.3, "0.3" }, { 2.0 / 3.0, "0.6666666666666666" }, { 5e-324, "5e-324" },
 		{ 73820224240109328.0, "7.382022424010933e+16" }, { -1.5e-7, "-1.5e-07" },
+		{ 0.0001, "0.0001" }, { 0.00012, "0.00012" }, { -3.000001, "-3.000001" },
+		{ 999999999.5, "999999999.5" }, { 0.1 + 0.2, "0.30000000000000004" },
+		{ 1234.0625, "1234.0625" }, { 1e-5, "1e-05" },
 	};
 	char buf[40];
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -155,6 +158,23 @@ static void test_doubles(void)
 		memcpy(&v, &bits, sizeof(v));
 		if (!isfinite(v))
 			continue;
+		jw_format_double(v, buf);
+		if (strtod(buf, NULL) != v)
+			bad++;
+		char ref[40];
+		for (int p = 1; p <= 17; p++) {
+			snprintf(ref, sizeof(ref), "%.*g", p, v);
+			if (strtod(ref, NULL) == v)
+				break;
+		}
+		if (strcmp(ref, buf) && !(fabs(v) < 9007199254740992.0 && v == trunc(v)))
+			not_shortest++;
+	}
+	/* and decimals of the kind latencies are made of */
+	for (int i = 0; i < 50000; i++) {
+		double v = (double)(int64_t)rnd_below(100000000) / pow(10, (double)rnd_below(8));
+		if (rnd_below(2))
+			v = -v;
 		jw_format_double(v, buf);
 		if (strtod(buf, NULL) != v)
 			bad++;
