@@ -95,13 +95,13 @@ $(LIB): $(LIB_OBJ)
 
 define tool_rule
 $(B)/$(1): $(call TOOL_OBJ,$(1)) $(LIB)
-	@mkdir -p bin
+	@mkdir -p $(@D)
 	$$(call say,LINK,$$@)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 
 $(SHOP): $(SHOP_OBJ) $(LIB)
-	@mkdir -p bin
+	@mkdir -p $(@D)
 	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/tests/unit/tap.o $(O)/tests/unit/child.o $(LIB)

@@ -425,7 +425,8 @@ static void conn_dispatch(struct httpd *srv, struct conn *c)
 			       req->version);
 		if (resp->delay_ms > 0) {
 			c->state = CS_DELAY;
-			c->send_at = now_ms() + resp->delay_ms;
+			/* now_ms floors: one more ms so the delay is never short. */
+			c->send_at = now_ms() + resp->delay_ms + 1;
 		} else {
 			c->state = CS_WRITE;
 		}

@@ -148,7 +148,8 @@ void opt_help(struct strbuf *sb, const struct opt_tool *tool, const struct opt_c
 			sb_addf(sb, "\nRun '%s COMMAND --help' for a command's options.\n", tool->name);
 		}
 	}
-	sb_addf(sb, "See %s(1).\n", tool->name);
+	if (!strncmp(tool->name, "ofs-", 4))
+		sb_addf(sb, "See %s(1).\n", tool->name);
 }
 
 static void dump_field(struct strbuf *sb, const char *s)

@@ -1,0 +1,119 @@
+# tests/helpers.bash: what every bats file of ofs shares. Load it with
+# `load helpers` at the top of a .bats file.
+#
+# The Makefile runs bats with OFS_TOP (the source tree) and OFS_BIN (the
+# directory of the programs built, which may be a separate build tree);
+# run by hand, both default to this checkout and its bin/. The example
+# shop is started on free ports in a fresh temporary directory, so test
+# files never collide, and shop_stop makes sure no instance outlives the
+# file.
+
+bats_require_minimum_version 1.5.0
+
+OFS_TOP=${OFS_TOP:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+OFS_BIN=${OFS_BIN:-$OFS_TOP/bin}
+export OFS_TOP OFS_BIN
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+# shop_start [INSTANCE...]: start the example shop in a new temporary
+# directory and export SHOP_DIR (the run directory, an absolute path
+# without symlinks) and SHOP_START (the file holding start's records).
+# Fails, stopping whatever did start, if the shop does not come up.
+shop_start() {
+	local base
+	base=$(mktemp -d "${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}/shop.XXXXXX") || return 1
+	base=$(cd "$base" && pwd -P) || return 1
+	SHOP_DIR=$base/shop
+	SHOP_START=$base/start.jsonl
+	export SHOP_DIR SHOP_START
+	if ! "$OFS_BIN/shopd" start --dir "$SHOP_DIR" \
+		--topology "$OFS_TOP/examples/shop/topology.json" "$@" >"$SHOP_START"; then
+		shop_stop
+		return 1
+	fi
+}
+
+# shop_pids: the pids of the shop's instance processes that are still
+# alive (zombies do not count), judged from the pid files and /proc.
+shop_pids() {
+	local f pid state
+	for f in "$SHOP_DIR"/run/*.pid; do
+		[ -e "$f" ] || continue
+		pid=$(cat "$f")
+		state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || continue
+		[ "$state" = Z ] && continue
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--dir $SHOP_DIR " &&
+			echo "$pid"
+	done
+	return 0
+}
+
+# shop_stop: stop the shop started by shop_start. If `shopd stop` leaves
+# anything behind, it is killed here and the function fails, so a broken
+# stop is noticed but never leaves stray processes.
+shop_stop() {
+	[ -n "${SHOP_DIR:-}" ] && [ -d "$SHOP_DIR" ] || return 0
+	local rc=0 left
+	"$OFS_BIN/shopd" stop --dir "$SHOP_DIR" >/dev/null || rc=1
+	left=$(shop_pids)
+	if [ -n "$left" ]; then
+		echo "shop_stop: instances still running after shopd stop: $left" >&2
+		# shellcheck disable=SC2086
+		kill -KILL $left 2>/dev/null
+		rc=1
+	fi
+	return "$rc"
+}
+
+# shop_url SERVICE|INSTANCE: the base URL, e.g. http://127.0.0.1:41234.
+shop_url() {
+	"$OFS_BIN/shopd" url --dir "$SHOP_DIR" "$1"
+}
+
+# shop_fault INSTANCE JSON: set fault switches; shop_unfault INSTANCE:
+# clear them. Both fail when the instance does not answer 200.
+shop_fault() {
+	curl -sf -o /dev/null -X POST -d "$2" "$(shop_url "$1")/admin/fault"
+}
+shop_unfault() {
+	curl -sf -o /dev/null -X DELETE "$(shop_url "$1")/admin/fault"
+}
+
+# http_call METHOD URL [BODY]: make the request and print "STATUS BODY"
+# on one line (the body's final newline dropped). Fails if nothing answered.
+http_call() {
+	local out body
+	out=$(curl -s -w '\n%{http_code}' -X "$1" ${3+-d "$3"} "$2") || return 1
+	body=${out%$'\n'*}
+	printf '%s %s\n' "${out##*$'\n'}" "${body%$'\n'}"
+}
+
+# trace_of HEADERS_FILE: the trace id of the traceresponse header in a
+# file written by curl -D.
+trace_of() {
+	tr -d '\r' <"$1" | awk -F'-' 'tolower($0) ~ /^traceresponse: / { print $2 }'
+}
+
+# span_of HEADERS_FILE: the server span id named by traceresponse.
+span_of() {
+	tr -d '\r' <"$1" | awk -F'-' 'tolower($0) ~ /^traceresponse: / { print $3 }'
+}
+
+# jq_records FILE TRACE_ID: the records of one trace, as one JSON array.
+jq_records() {
+	jq -s -c --arg t "$2" 'map(select(.trace_id == $t))' "$1"
+}
+
+# assert_jq JSON FILTER [EXPECTED]: FILTER applied to JSON must print
+# EXPECTED (raw output), or, without EXPECTED, must be true.
+assert_jq() {
+	local got
+	got=$(jq -r "$2" <<<"$1") || fail "jq failed on filter: $2"
+	if [ $# -ge 3 ]; then
+		[ "$got" = "$3" ] || fail "jq '$2': expected '$3', got '$got'"
+	else
+		[ "$got" = true ] || fail "jq '$2' is not true (got '$got')"
+	fi
+}
