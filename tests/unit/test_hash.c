@@ -196,7 +196,7 @@ static void test_table_basics(void)
 
 	t = ht_new();
 	for (int i = 0; i < 100; i++) {
-		char k[16];
+		char k[32];
 		snprintf(k, sizeof(k), "v%d", i);
 		ht_put(t, k, xstrdup(k));
 	}
@@ -336,7 +336,7 @@ static void test_wrapping_deletes(void)
 	int bad = 0;
 	for (int round = 0; round < 300; round++) {
 		struct ht *t = ht_new();
-		char k[16];
+		char k[32];
 		int n = 4 + round % 9, gone[16] = { 0 };
 		for (int i = 0; i < n; i++) {
 			snprintf(k, sizeof(k), "%d.%d", round, i);
