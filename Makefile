@@ -66,7 +66,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1
 
 MANPAGES := $(sort $(wildcard man/*.1 man/*.7))
-SCRIPTS  := .ci/run .ci/deps completions/gen tests/run-test $(wildcard tests/bench/*.sh) \
+SCRIPTS  := .ci/run .ci/deps completions/gen tests/run-test tests/helpers.bash $(wildcard tests/bench/*.sh) \
             $(wildcard examples/*.sh) $(wildcard examples/shop/*.sh)
 
 # ---- set-up ------------------------------------------------------------

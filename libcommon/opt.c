@@ -223,36 +223,41 @@ static void usage_exit(const struct opt_tool *tool, const struct opt_cmd *cmd)
 	exit(EXIT_USAGE);
 }
 
-static void misuse(const struct opt_parser *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
-
-static void vmisuse(const struct opt_tool *tool, const struct opt_cmd *cmd, const char *fmt,
-		    va_list ap) __attribute__((format(printf, 3, 0), noreturn));
-static void vmisuse(const struct opt_tool *tool, const struct opt_cmd *cmd, const char *fmt,
-		    va_list ap)
+/* Print "NAME CMD: msg" and the usage line, exit 2. */
+static void misuse_exit(const struct opt_tool *tool, const struct opt_cmd *cmd, const char *msg)
+	__attribute__((noreturn));
+static void misuse_exit(const struct opt_tool *tool, const struct opt_cmd *cmd, const char *msg)
 {
 	struct strbuf name = SB_INIT;
 	prog_name(&name, tool, cmd);
 	const char *saved = ofs_progname;
 	ofs_progname = name.buf;
-	vreport(NULL, 0, fmt, ap);
+	error("%s", msg);
 	ofs_progname = saved;
 	sb_release(&name);
 	usage_exit(tool, cmd);
 }
 
 static void misuse(const struct opt_parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+static void misuse(const struct opt_parser *p, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vmisuse(p->tool, p->cmd, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	misuse_exit(p->tool, p->cmd, msg);
 }
 
 void opt_usage_error(const struct opt_parser *p, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vmisuse(p->tool, p->cmd, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	misuse_exit(p ? p->tool : current_tool, p ? p->cmd : current_cmd, msg);
 }
 
 void opt_init(struct opt_parser *p, const struct opt_tool *tool, const struct opt_cmd *cmd,

@@ -106,7 +106,8 @@ void opt_end(struct opt_parser *p);
 
 /*
  * opt_usage_error: print "NAME CMD: message" and the usage line to stderr
- * and exit 2. For operand errors found after parsing.
+ * and exit 2. For operand errors found after parsing. p may be NULL
+ * inside a command's run(): the command being run is used.
  */
 void opt_usage_error(const struct opt_parser *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
