@@ -95,7 +95,7 @@ $(LIB): $(LIB_OBJ)
 
 define tool_rule
 $(B)/$(1): $(call TOOL_OBJ,$(1)) $(LIB)
-	@mkdir -p $(@D)
+	@mkdir -p $$(@D)
 	$$(call say,LINK,$$@)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))

@@ -1,19 +1,24 @@
 #!/bin/bash
 # examples/demo.sh: a guided tour of the example shop (`make demo`).
 #
-# Starts the shop in a temporary directory, places orders through the
-# gateway, prints one order's trace as a tree, breaks payments with a
-# fault switch and shows the failed order and its error spans, repairs
-# payments and retries the failed order with the same Idempotency-Key,
-# shows the status of every instance and stops the shop. Whatever
-# happens, the shop is stopped and the directory removed on the way out.
-# Builds nothing: it runs $OFS_BIN/shopd (default: bin/ beside examples/).
-# Uses curl, and jq when installed for readable output.
+# Starts the shop in a temporary directory and checks it with
+# ofs-health; kills both payments instances with kill -9 and shows
+# ofs-health's judgement (payments the root cause, orders and the
+# gateway impacted), then lets `ofs-health watch --recover` heal it.
+# Then places orders through the gateway, prints one order's trace as a
+# tree, breaks payments with a fault switch and shows the failed order
+# and its error spans, repairs payments and retries the failed order
+# with the same Idempotency-Key, shows the status of every instance and
+# stops the shop. Whatever happens, the shop is stopped and the
+# directory removed on the way out. Builds nothing: it runs
+# $OFS_BIN/shopd and $OFS_BIN/ofs-health (default: bin/ beside
+# examples/). Uses curl, and jq when installed for readable output.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${OFS_BIN:-$here/../bin}
 shopd=$bin/shopd
+health=$bin/ofs-health
 topology=$here/shop/topology.json
 
 die() {
@@ -22,6 +27,7 @@ die() {
 }
 
 [ -x "$shopd" ] || die "'$shopd' not found: build it with make (or set OFS_BIN)"
+[ -x "$health" ] || die "'$health' not found: build it with make (or set OFS_BIN)"
 command -v curl >/dev/null || die "curl is needed"
 have_jq=false
 if command -v jq >/dev/null; then have_jq=true; fi
@@ -80,6 +86,37 @@ error_spans() {
 	fi
 }
 
+# Watch and recovery records, one line each (raw JSON lines without jq).
+events() {
+	if $have_jq; then
+		jq -r 'if .type == "health.transition" then
+				"  round \(.round): \(.instance // .service) \(.from) -> \(.to) (\(.reason))"
+			elif .type == "recovery.start" then
+				"  restart \(.attempt): \(.hook | if type == "array" then join(" ") else . end)"
+			elif .type == "recovery.done" then
+				"  \(.instance) is healthy again, \(.recovery_s) s after its failure was seen"
+			else "  \(.type) \(.service): \(.reason // "")" end'
+	else
+		cat
+	fi
+}
+
+# kill9 INSTANCE...: kill -9 shop instances and wait until they are gone.
+kill9() {
+	local id pids=() pid i
+	for id; do
+		pids+=("$(cat "$dir/run/$id.pid")")
+	done
+	kill -KILL "${pids[@]}"
+	for pid in "${pids[@]}"; do
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+			sleep 0.1
+		done
+	done
+}
+
 # order KEY BODY: POST an order through the gateway; sets code and trace.
 order() {
 	code=$(curl -s -o "$work/answer" -D "$work/headers" -w '%{http_code}' -X POST \
@@ -91,6 +128,21 @@ order() {
 heading "Starting the shop in $dir"
 "$shopd" start --dir "$dir" --topology "$topology" | instances
 gw=$("$shopd" url --dir "$dir" gateway)
+
+heading "Checking every instance with ofs-health"
+"$health" check -f "$dir/topology.json" -o text | sed 's/^/  /'
+
+heading "Killing both payments instances with kill -9"
+kill9 payments-1 payments-2
+status=0
+"$health" check -f "$dir/topology.json" -o text >"$work/health.txt" || status=$?
+sed 's/^/  /' "$work/health.txt"
+echo "  ofs-health check exits $status: payments is the root cause, orders and the gateway are impacted"
+[ "$status" = 1 ] || die "ofs-health check exited $status with payments down, not 1"
+
+heading "Healing: ofs-health watch --recover restarts payments"
+"$health" watch --recover --rounds 3 -f "$dir/topology.json" | events
+"$health" check -f "$dir/topology.json" -o nagios | sed 's/^/  /'
 
 heading "Placing orders through the gateway at $gw"
 n=0

@@ -32,7 +32,7 @@ load helpers
 		t=${b##*/}
 		n=$((n + 1))
 		[ -f "$OFS_TOP/man/$t.1" ] || fail "man/$t.1 is missing"
-		synopsis=$(mandoc -Tascii "$OFS_TOP/man/$t.1" | col -b |
+		synopsis=$(mandoc -Tascii "$OFS_TOP/man/$t.1" | col -bx |
 			awk '/^SYNOPSIS/{on=1;next} /^[A-Z]/{on=0} on' | tr -s ' \n' ' ')
 		while IFS=$'\t' read -r kind cmd _; do
 			[ "$kind" = cmd ] || continue
