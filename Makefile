@@ -116,7 +116,7 @@ $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
 # ---- tests -------------------------------------------------------------
 # Every unit program and every bats file runs under one prove, so its
 # closing summary counts every test.
-check: all $(UNIT_BIN)
+check: all $(UNIT_BIN) $(BENCH_BIN)
 	@OFS_TOP=$(CURDIR) OFS_BIN=$(abspath $(B)) OFS_BUILD=$(abspath $(O)) \
 	    prove --exec tests/run-test $(PROVE_FLAGS) \
 	    $(UNIT_BIN) $(sort $(wildcard tests/*.bats))

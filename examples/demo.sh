@@ -8,10 +8,13 @@
 # Then places orders through the gateway, prints one order's trace as a
 # tree, breaks payments with a fault switch and shows the failed order
 # and its error spans, repairs payments and retries the failed order
-# with the same Idempotency-Key, shows the status of every instance and
-# stops the shop. Whatever happens, the shop is stopped and the
+# with the same Idempotency-Key. Then ofs-trace draws one order's trace
+# as a waterfall and the services' dependencies as a Mermaid flowchart,
+# and, with payments slowed by a latency fault, finds the critical path of
+# a slow order. Last it shows the status of every instance and stops the
+# shop. Whatever happens, the shop is stopped and the
 # directory removed on the way out. Builds nothing: it runs
-# $OFS_BIN/shopd and $OFS_BIN/ofs-health (default: bin/ beside
+# $OFS_BIN/shopd, $OFS_BIN/ofs-health and $OFS_BIN/ofs-trace (default: bin/ beside
 # examples/). Uses curl, and jq when installed for readable output.
 set -euo pipefail
 
@@ -19,6 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=${OFS_BIN:-$here/../bin}
 shopd=$bin/shopd
 health=$bin/ofs-health
+otrace=$bin/ofs-trace
 topology=$here/shop/topology.json
 
 die() {
@@ -28,6 +32,7 @@ die() {
 
 [ -x "$shopd" ] || die "'$shopd' not found: build it with make (or set OFS_BIN)"
 [ -x "$health" ] || die "'$health' not found: build it with make (or set OFS_BIN)"
+[ -x "$otrace" ] || die "'$otrace' not found: build it with make (or set OFS_BIN)"
 command -v curl >/dev/null || die "curl is needed"
 have_jq=false
 if command -v jq >/dev/null; then have_jq=true; fi
@@ -101,6 +106,28 @@ events() {
 	fi
 }
 
+# wait_trace TRACE: wait until the gateway's server span of TRACE, the
+# last span of an order to be written, is in spans.jsonl.
+wait_trace() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -F "\"trace_id\":\"$1\"" "$dir/spans.jsonl" | grep -F '"service":"gateway"' |
+			grep -qF '"kind":"server"' && return 0
+		sleep 0.1
+	done
+	die "the spans of trace $1 were not all written"
+}
+
+# Critical path sections, one line each (raw JSON without jq).
+sections() {
+	if $have_jq; then
+		jq -r '.sections[] | "\(.ms) \(.service) \(.name)"' |
+			awk '{ printf "  %10.3f ms  %s", $1, $2; for (i = 3; i <= NF; i++) printf " %s", $i; print "" }'
+	else
+		cat
+	fi
+}
+
 # kill9 INSTANCE...: kill -9 shop instances and wait until they are gone.
 kill9() {
 	local id pids=() pid i
@@ -155,6 +182,7 @@ done
 heading "The trace of one order ($trace)"
 echo "  every service appended its spans to $dir/spans.jsonl:"
 trace_tree "$trace"
+first_trace=$trace
 
 heading "Breaking payments: both instances answer 500"
 for p in payments-1 payments-2; do
@@ -177,6 +205,29 @@ order demo-order-4 '{"sku":"poster","qty":1}'
 echo "  the same order id: the retry completed the order the fault had left"
 echo "  half done, and reserved and shipped it once (the derived keys"
 echo "  demo-order-4/reserve and demo-order-4/ship were answered from the stores)"
+
+heading "ofs-trace show: the same trace as a waterfall"
+wait_trace "$first_trace"
+"$otrace" show "$first_trace" "$dir/spans.jsonl" | sed 's/^/  /'
+
+heading "ofs-trace deps: which service calls which"
+"$otrace" deps -o mermaid "$dir/spans.jsonl" | sed 's/^/  /'
+
+heading "A slow request: payments answers after 300 ms"
+for p in payments-1 payments-2; do
+	curl -s -o /dev/null -X POST -d '{"latency_ms":300}' "$("$shopd" url --dir "$dir" "$p")/admin/fault"
+done
+order demo-order-5 '{"sku":"mug","qty":1}'
+[ "$code" = 201 ] || die "the slow order was answered $code"
+for p in payments-1 payments-2; do
+	curl -s -o /dev/null -X DELETE "$("$shopd" url --dir "$dir" "$p")/admin/fault"
+done
+wait_trace "$trace"
+echo "  its critical path (ofs-trace critical-path), section by section:"
+"$otrace" critical-path --trace "$trace" "$dir/spans.jsonl" >"$work/critical.jsonl"
+sections <"$work/critical.jsonl"
+grep -qF '"service":"payments"' "$work/critical.jsonl" || die "payments is not on the critical path"
+echo "  the critical path runs through payments: that is where the time went"
 
 heading "Status of every instance"
 "$shopd" status --dir "$dir" | instances

@@ -32,7 +32,7 @@ struct jsonl_reader {
 	size_t lineno, good, bad;
 };
 
-static size_t total_good, total_bad, total_io_errors;
+static size_t total_good, total_bad, total_io_errors, total_open_errors;
 
 struct jsonl_reader *jsonl_open_fd(int fd, const char *name, unsigned flags)
 {
@@ -51,6 +51,7 @@ struct jsonl_reader *jsonl_open(const char *path, unsigned flags, struct strbuf 
 		return jsonl_open_fd(STDIN_FILENO, "-", flags);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
+		total_open_errors++;
 		if (err)
 			sb_addf(err, "cannot open '%s': %s", path, strerror(errno));
 		return NULL;
@@ -374,6 +375,8 @@ int jsonl_exit_status(int status)
 {
 	if (total_io_errors)
 		return EXIT_SYSTEM;
+	if (total_open_errors && (status == EXIT_OK || status == EXIT_NO))
+		return EXIT_USAGE;
 	if (total_bad && status == EXIT_OK)
 		return EXIT_REJECTED;
 	return status;

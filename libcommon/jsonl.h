@@ -80,7 +80,9 @@ size_t jsonl_total_good(void);
 size_t jsonl_total_bad(void);
 /*
  * jsonl_exit_status: what a tool whose work otherwise succeeded returns:
- * EXIT_SYSTEM after a read error, EXIT_REJECTED if any line was bad, else
+ * EXIT_SYSTEM after a read error; EXIT_USAGE if an input file named on
+ * the command line could not be opened (a missing file is a mistake of
+ * use, as in every ofs tool); EXIT_REJECTED if any line was bad; else
  * status unchanged.
  */
 int jsonl_exit_status(int status);
