@@ -37,7 +37,8 @@ endif
 ALL_CFLAGS  = $(CSTD) $(WARN) $(CFLAGS) $(SANFLAGS) $(COVFLAGS) -Ilibcommon $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS) $(COVFLAGS)
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+# libcurl is loaded on first use (libcommon/curlapi.c), not linked.
+PKG_LIBS    = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -ldl -lm
 
 # ---- sources -----------------------------------------------------------
 LIB_SRC  := $(sort $(wildcard libcommon/*.c))

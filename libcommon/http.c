@@ -14,9 +14,13 @@
 #include "common.h"
 #include <curl/curl.h>
 
+#include "curlapi.h"
 #include "http.h"
 #include "rnd.h"
 #include "timefmt.h"
+
+/* libcurl, loaded on first use (curlapi.h). */
+#define CURL_API (curl_api_get())
 
 /* One request, through all its attempts. */
 struct xfer {
@@ -54,9 +58,9 @@ static void global_init(void)
 	static bool done;
 	if (done)
 		return;
-	CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	CURLcode rc = CURL_API->global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK)
-		die("cannot initialise libcurl: %s", curl_easy_strerror(rc));
+		die("cannot initialise libcurl: %s", CURL_API->easy_strerror(rc));
 	done = true;
 }
 
@@ -237,7 +241,7 @@ static bool has_header(const struct http_request *req, const char *name)
 
 static struct curl_slist *slist_add(struct curl_slist *list, const char *s)
 {
-	struct curl_slist *l = curl_slist_append(list, s);
+	struct curl_slist *l = CURL_API->slist_append(list, s);
 	if (!l)
 		die("out of memory building request headers");
 	return l;
@@ -289,7 +293,7 @@ static void xfer_free(struct xfer *x)
 		free(x->headers[i]);
 	free(x->headers);
 	free(x->body);
-	curl_slist_free_all(x->slist);
+	CURL_API->slist_free_all(x->slist);
 	http_response_release(&x->resp);
 	free(x);
 }
@@ -364,7 +368,7 @@ static void reset_response(struct xfer *x)
 #define SET(opt, val)                                   \
 	do {                                            \
 		if (rc == CURLE_OK)                     \
-			rc = curl_easy_setopt(e, opt, val); \
+			rc = CURL_API->easy_setopt(e, opt, val); \
 	} while (0)
 
 static CURLcode setup(CURL *e, struct xfer *x)
@@ -426,7 +430,7 @@ static double us_to_ms(curl_off_t us)
 static curl_off_t info_time(CURL *e, CURLINFO what)
 {
 	curl_off_t t = 0;
-	if (curl_easy_getinfo(e, what, &t) != CURLE_OK || t < 0)
+	if (CURL_API->easy_getinfo(e, what, &t) != CURLE_OK || t < 0)
 		t = 0;
 	return t;
 }
@@ -435,13 +439,13 @@ static curl_off_t info_time(CURL *e, CURLINFO what)
 static void url_host(const char *url, char *out, size_t n)
 {
 	snprintf(out, n, "%s", url);
-	CURLU *u = curl_url();
+	CURLU *u = CURL_API->url();
 	char *host = NULL;
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+	if (u && CURL_API->url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    CURL_API->url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
 		snprintf(out, n, "%s", host);
-	curl_free(host);
-	curl_url_cleanup(u);
+	CURL_API->free(host);
+	CURL_API->url_cleanup(u);
 }
 
 /*
@@ -502,7 +506,7 @@ static void describe(struct xfer *x, CURLcode rc, long os_errno, enum stage stag
 {
 	char *out = x->resp.error;
 	size_t n = sizeof(x->resp.error);
-	const char *detail = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+	const char *detail = x->errbuf[0] ? x->errbuf : CURL_API->easy_strerror(rc);
 	char host[256];
 
 	switch (rc) {
@@ -579,12 +583,12 @@ static void collect(struct xfer *x, CURL *e, CURLcode rc)
 	char *ip = NULL;
 	curl_off_t retry_after = 0;
 
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
-	curl_easy_getinfo(e, CURLINFO_PRIMARY_PORT, &port);
-	if (curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
+	CURL_API->easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	CURL_API->easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+	CURL_API->easy_getinfo(e, CURLINFO_PRIMARY_PORT, &port);
+	if (CURL_API->easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
 		snprintf(x->resp.remote_ip, sizeof(x->resp.remote_ip), "%s", ip);
-	if (curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+	if (CURL_API->easy_getinfo(e, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
 		x->retry_after_s = retry_after > LONG_MAX / 1000 ? LONG_MAX / 1000 : (long)retry_after;
 	x->resp.status = status;
 	x->resp.remote_port = port;
@@ -647,10 +651,10 @@ struct http_client *http_client_new(int max_concurrency)
 	global_init();
 	struct http_client *c = xcalloc(1, sizeof(*c));
 	c->max = max_concurrency < 1 ? 1 : max_concurrency;
-	c->multi = curl_multi_init();
+	c->multi = CURL_API->multi_init();
 	if (!c->multi)
 		die("cannot create a curl multi handle");
-	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->max);
+	CURL_API->multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)c->max);
 	c->easy = xcalloc((size_t)c->max, sizeof(*c->easy));
 	c->slot = xcalloc((size_t)c->max, sizeof(*c->slot));
 	c->free_slots = xcalloc((size_t)c->max, sizeof(*c->free_slots));
@@ -666,7 +670,7 @@ void http_client_free(struct http_client *c)
 		return;
 	for (int i = 0; i < c->max; i++) {
 		if (c->slot[i]) {
-			curl_multi_remove_handle(c->multi, c->easy[i]);
+			CURL_API->multi_remove_handle(c->multi, c->easy[i]);
 			xfer_free(c->slot[i]);
 		}
 	}
@@ -677,10 +681,10 @@ void http_client_free(struct http_client *c)
 	}
 	for (size_t i = 0; i < c->ntimers; i++)
 		xfer_free(c->timers[i]);
-	curl_multi_cleanup(c->multi);
+	CURL_API->multi_cleanup(c->multi);
 	for (int i = 0; i < c->max; i++)
 		if (c->easy[i])
-			curl_easy_cleanup(c->easy[i]);
+			CURL_API->easy_cleanup(c->easy[i]);
 	free(c->easy);
 	free(c->slot);
 	free(c->free_slots);
@@ -724,11 +728,11 @@ static void release_slot(struct http_client *c, struct xfer *x, bool in_multi)
 	int i = x->slot;
 	CURL *e = c->easy[i];
 	if (in_multi) {
-		CURLMcode mc = curl_multi_remove_handle(c->multi, e);
+		CURLMcode mc = CURL_API->multi_remove_handle(c->multi, e);
 		if (mc != CURLM_OK)
-			die("cannot remove a curl transfer: %s", curl_multi_strerror(mc));
+			die("cannot remove a curl transfer: %s", CURL_API->multi_strerror(mc));
 	}
-	curl_easy_reset(e);
+	CURL_API->easy_reset(e);
 	c->slot[i] = NULL;
 	c->free_slots[c->nfree++] = i;
 	x->slot = -1;
@@ -758,7 +762,7 @@ static void finish_attempt(struct http_client *c, struct xfer *x, CURLcode rc, b
 static void start(struct http_client *c, struct xfer *x, http_done_fn *cb)
 {
 	int i = c->free_slots[--c->nfree];
-	if (!c->easy[i] && !(c->easy[i] = curl_easy_init()))
+	if (!c->easy[i] && !(c->easy[i] = CURL_API->easy_init()))
 		die("cannot create a curl handle");
 	c->slot[i] = x;
 	x->slot = i;
@@ -770,13 +774,13 @@ static void start(struct http_client *c, struct xfer *x, http_done_fn *cb)
 	if (rc != CURLE_OK) {
 		x->resp.curl_code = (int)rc;
 		snprintf(x->resp.error, sizeof(x->resp.error), "cannot set up the transfer: %s",
-			 curl_easy_strerror(rc));
+			 CURL_API->easy_strerror(rc));
 		finish_attempt(c, x, rc, false, cb);
 		return;
 	}
-	CURLMcode mc = curl_multi_add_handle(c->multi, c->easy[i]);
+	CURLMcode mc = CURL_API->multi_add_handle(c->multi, c->easy[i]);
 	if (mc != CURLM_OK)
-		die("cannot start a curl transfer: %s", curl_multi_strerror(mc));
+		die("cannot start a curl transfer: %s", CURL_API->multi_strerror(mc));
 }
 
 /* Start due retries, then new requests, while slots are free. */
@@ -797,13 +801,13 @@ static void reap(struct http_client *c, http_done_fn *cb)
 {
 	CURLMsg *m;
 	int left;
-	while ((m = curl_multi_info_read(c->multi, &left))) {
+	while ((m = CURL_API->multi_info_read(c->multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		CURL *e = m->easy_handle;
 		CURLcode rc = m->data.result;
 		char *priv = NULL;
-		curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+		CURL_API->easy_getinfo(e, CURLINFO_PRIVATE, &priv);
 		struct xfer *x = (struct xfer *)(void *)priv;
 		if (!x || x->slot < 0 || c->easy[x->slot] != e)
 			die("curl reported a transfer this client does not know");
@@ -822,9 +826,9 @@ int http_run_for(struct http_client *c, long max_ms, http_done_fn *cb)
 	for (;;) {
 		start_ready(c, cb);
 		int still;
-		CURLMcode mc = curl_multi_perform(c->multi, &still);
+		CURLMcode mc = CURL_API->multi_perform(c->multi, &still);
 		if (mc != CURLM_OK)
-			die("curl transfer machinery failed: %s", curl_multi_strerror(mc));
+			die("curl transfer machinery failed: %s", CURL_API->multi_strerror(mc));
 		reap(c, cb);
 		if (!http_pending(c))
 			break;
@@ -837,9 +841,9 @@ int http_run_for(struct http_client *c, long max_ms, http_done_fn *cb)
 		if (c->ntimers && c->timers[0]->due_ns - now < wait)
 			wait = c->timers[0]->due_ns - now;
 		wait = (wait + 999999) / 1000000;
-		mc = curl_multi_poll(c->multi, NULL, 0, wait > INT_MAX ? INT_MAX : (int)wait, NULL);
+		mc = CURL_API->multi_poll(c->multi, NULL, 0, wait > INT_MAX ? INT_MAX : (int)wait, NULL);
 		if (mc != CURLM_OK)
-			die("curl transfer machinery failed: %s", curl_multi_strerror(mc));
+			die("curl transfer machinery failed: %s", CURL_API->multi_strerror(mc));
 	}
 	c->running = false;
 	return http_pending(c);
