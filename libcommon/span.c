@@ -146,14 +146,16 @@ const char *span_status_name(enum span_status s)
 
 /* ---- ids and numbers ---- */
 
-static int hexval(unsigned char c)
+/* Hex digit values (either case), -1 for anything else; built once. */
+static int8_t hex_table[256];
+
+static void hex_table_init(void)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	memset(hex_table, -1, sizeof(hex_table));
+	for (int i = 0; i < 10; i++)
+		hex_table['0' + i] = (int8_t)i;
+	for (int i = 0; i < 6; i++)
+		hex_table['a' + i] = hex_table['A' + i] = (int8_t)(10 + i);
 }
 
 /*
@@ -173,14 +175,19 @@ static int hex_id(const char *hex, uint8_t *out, size_t n, bool allow_short)
 		off = 8;
 	else
 		return -1;
+	if (hex_table['g'] == 0) /* still zero-filled: not built yet */
+		hex_table_init();
 	uint8_t any = 0;
+	int bad = 0;
+	const unsigned char *h = (const unsigned char *)hex;
 	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		tmp[off + i] = (uint8_t)(hi << 4 | lo);
+		int hi = hex_table[h[2 * i]], lo = hex_table[h[2 * i + 1]];
+		bad |= hi | lo; /* negative if either is not a digit */
+		tmp[off + i] = (uint8_t)((hi & 15) << 4 | (lo & 15));
 		any |= tmp[off + i];
 	}
+	if (bad < 0)
+		return -1;
 	if (!any)
 		return -2;
 	memcpy(out, tmp, n);
