@@ -147,7 +147,8 @@ int cmd_join(int argc, char **argv)
 	char hex[33];
 	for (size_t i = 0; i < j.nspans; i++) {
 		struct jspan *js = &j.spans[i];
-		qsort(js->logs, js->nlogs, sizeof(*js->logs), cmp_logs);
+		if (js->nlogs > 1)
+			qsort(js->logs, js->nlogs, sizeof(*js->logs), cmp_logs);
 		jw_init(&w, &sb);
 		/* No trace fields from the environment: these are the span's. */
 		rec_begin_ctx(&w, "trace.join", ts_now_ns(), NULL);
