@@ -157,7 +157,8 @@ fuzz: $(FUZZ_BIN)
 lint: all
 	@sh .ci/deps lint
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	    --std=c11 --inline-suppr -Ilibcommon libcommon cmd examples/shop
+	    --std=c11 --inline-suppr -Ilibcommon -I$(shell pkg-config --variable=includedir libcjson)/cjson \
+	    --suppress=missingIncludeSystem libcommon cmd examples/shop tests/bench
 	shellcheck -x $(SCRIPTS)
 	mandoc -Tlint -Wwarning $(MANPAGES)
 	@OFS_BIN=$(B) bash completions/gen --check

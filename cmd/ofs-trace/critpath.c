@@ -217,7 +217,7 @@ int cmd_critical_path(int argc, char **argv)
 	bool strict = false;
 	long long top = 0;
 	struct strbuf err = SB_INIT;
-	uint8_t want_id[16];
+	uint8_t want_id[16] = { 0 };
 	int c;
 	opt_begin(&p, argc, argv);
 	while ((c = opt_next(&p)) != OPT_DONE) {
