@@ -65,37 +65,10 @@ for peer in "$loop" "$par"; do
 	[ "$got" -eq "$n" ] || { echo "bench: only $got of $n answered 200 to: $peer" >&2; exit 1; }
 done
 
-# measure CMD: best wall time of BENCH_RUNS runs (date, in ns), and the
-# CPU seconds (user + system, children included) and peak RSS (kB) of
-# that run from GNU time, as "wall cpu rss". Without GNU time, bash's
-# times give the CPU seconds and RSS is "-".
-measure() {
-	local best="" cpu="" rss="-" i w c s m t0 t1
-	for ((i = 0; i < BENCH_RUNS; i++)); do
-		t0=$(date +%s%N)
-		if [ -x /usr/bin/time ]; then
-			/usr/bin/time -f '%U %S %M' -o "$work/time" sh -c "$1" >/dev/null 2>&1 ||
-				{ echo "bench: command failed: $1" >&2; return 1; }
-			t1=$(date +%s%N)
-			read -r c s m <"$work/time"
-			c=$(awk -v u="$c" -v s="$s" 'BEGIN { print u + s }')
-		else
-			c=$( (sh -c "$1" >/dev/null 2>&1; times) | awk 'NR == 2 {
-				split($1, u, /[ms]/); split($2, s, /[ms]/); print u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
-			t1=$(date +%s%N)
-			m="-"
-		fi
-		w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')
-		if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-			best=$w cpu=$c rss=$m
-		fi
-	done
-	echo "$best $cpu $rss"
-}
 
-read -r ow oc om <<<"$(measure "$ours")"
-read -r lw lc lm <<<"$(measure "$loop")"
-read -r pw pc pm <<<"$(measure "$par")"
+read -r ow oc om <<<"$(measure "$ours" "$BENCH_RUNS")"
+read -r lw lc lm <<<"$(measure "$loop" "$BENCH_RUNS")"
+read -r pw pc pm <<<"$(measure "$par" "$BENCH_RUNS")"
 
 awk -v n="$n" -v ow="$ow" -v oc="$oc" -v om="$om" -v lw="$lw" -v lc="$lc" -v lm="$lm" \
 	-v pw="$pw" -v pc="$pc" -v pm="$pm" -v runs="$BENCH_RUNS" 'function mb(k) { return k == "-" ? "      -" : sprintf("%7.1f", k / 1024) }

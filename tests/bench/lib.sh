@@ -40,3 +40,30 @@ same_output() {
 		return 1
 	fi
 }
+
+# measure CMD [RUNS]: the best wall time (s) of RUNS runs of CMD (sh -c;
+# default BENCH_RUNS), with the CPU seconds (user + system) and peak RSS
+# (kB) of that run from GNU time, as "wall cpu rss" ("-" where GNU time is
+# missing). Needs $work, a scratch directory of the caller's.
+measure() {
+	local best="" cpu="" rss="-" i w c s m t0 t1
+	for ((i = 0; i < ${2:-$BENCH_RUNS}; i++)); do
+		t0=$(date +%s%N)
+		if [ -x /usr/bin/time ]; then
+			/usr/bin/time -f '%U %S %M' -o "${work:?}/time" sh -c "$1" >/dev/null 2>&1 ||
+				{ echo "bench: command failed: $1" >&2; return 1; }
+			t1=$(date +%s%N)
+			read -r c s m <"${work:?}/time"
+			c=$(awk -v u="$c" -v s="$s" 'BEGIN { print u + s }')
+		else
+			sh -c "$1" >/dev/null 2>&1 || { echo "bench: command failed: $1" >&2; return 1; }
+			t1=$(date +%s%N)
+			c="-" m="-"
+		fi
+		w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')
+		if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+			best=$w cpu=$c rss=$m
+		fi
+	done
+	echo "$best $cpu $rss"
+}

@@ -6,7 +6,8 @@
 # and p99 (issue 4: at least 800k spans/s, within 1.5x of the floor, at
 # least 8x faster than jq); then the cost `ofs-trace exec` adds to a
 # command, `true`, in milliseconds per run over BENCH_EXEC_RUNS (200)
-# runs (goal: under 2 ms).
+# runs (goal: under 2 ms); and `ofs-trace logs` merging 4 files of 1M
+# log lines beside `sort -m`, with peak RSS.
 #
 # The spans are generated once, by awk with a fixed seed, into the build
 # directory and reused by later runs. Answers are compared first (every
@@ -86,30 +87,6 @@ fi
 got=$(sh -c "$peer_floor")
 [ "$got" = "$n parsed, 0 bad" ] || { echo "bench: the parse floor read: $got" >&2; exit 1; }
 
-# measure CMD RUNS: best wall time of RUNS runs, with the CPU seconds and
-# peak RSS (kB) of that run from GNU time, as "wall cpu rss".
-measure() {
-	local best="" cpu="" rss="-" i w c s m t0 t1
-	for ((i = 0; i < $2; i++)); do
-		t0=$(date +%s%N)
-		if [ -x /usr/bin/time ]; then
-			/usr/bin/time -f '%U %S %M' -o "$work/time" sh -c "$1" >/dev/null 2>&1 ||
-				{ echo "bench: command failed: $1" >&2; return 1; }
-			t1=$(date +%s%N)
-			read -r c s m <"$work/time"
-			c=$(awk -v u="$c" -v s="$s" 'BEGIN { print u + s }')
-		else
-			sh -c "$1" >/dev/null 2>&1 || { echo "bench: command failed: $1" >&2; return 1; }
-			t1=$(date +%s%N)
-			c="-" m="-"
-		fi
-		w=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e9 }')
-		if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-			best=$w cpu=$c rss=$m
-		fi
-	done
-	echo "$best $cpu $rss"
-}
 
 read -r ow oc om <<<"$(measure "$ours" "$BENCH_RUNS")"
 read -r fw fc fm <<<"$(measure "$peer_floor" "$BENCH_RUNS")"
@@ -152,3 +129,34 @@ awk -v r="$exec_runs" -v tb="$tb" -v te="$te" -v tf="$tf" 'BEGIN {
 	printf "  span   %7.3f ms per run   ofs-trace exec --out FILE -- /bin/true   (+%.3f ms)\n", tf * 1000 / r, (tf - tb) * 1000 / r
 	printf "  goal: < 2 ms added %s\n", ((tf - tb) * 1000 / r < 2 ? "met" : "NOT met")
 }'
+
+# logs: a k-way merge of 4 files of BENCH_LOG_LINES (1M) log lines each,
+# sorted by ts within each file, beside `sort -m` on the ts column (the
+# classic merge of sorted files). Peak RSS shows the merge is bounded by
+# the number of files, not by the input.
+lines=${BENCH_LOG_LINES:-1000000}
+for k in 1 2 3 4; do
+	awk -v n="$lines" -v k="$k" 'BEGIN {
+		for (i = 0; i < n; i++) {
+			us = i * 4 + k
+			printf "{\"type\":\"log\",\"ts\":\"2026-11-22T%02d:%02d:%02d.%06dZ\",\"level\":\"info\",\"service\":\"svc%d\",\"msg\":\"request-%d-done\"}\n",
+				int(us / 3600e6) % 24, int(us / 60e6) % 60, int(us / 1e6) % 60, us % 1000000, k, i
+		}
+	}' >"$work/log$k.jsonl"
+done
+logs_ours="$otrace logs $work/log1.jsonl $work/log2.jsonl $work/log3.jsonl $work/log4.jsonl"
+logs_peer="LC_ALL=C sort -m -t, -k2,2 $work/log1.jsonl $work/log2.jsonl $work/log3.jsonl $work/log4.jsonl"
+got=$(sh -c "$logs_ours" | wc -l)
+[ "$got" -eq $((4 * lines)) ] || { echo "bench: logs merged $got of $((4 * lines)) lines" >&2; exit 1; }
+sh -c "$logs_ours" | jq -r .ts | LC_ALL=C sort -c ||
+	{ echo "bench: logs output is not in ts order" >&2; exit 1; }
+read -r lw lc lm <<<"$(measure "$logs_ours" "$BENCH_RUNS")"
+read -r sw sc sm <<<"$(measure "$logs_peer" "$BENCH_RUNS")"
+awk -v n="$((4 * lines))" -v lw="$lw" -v lc="$lc" -v lm="$lm" -v sw="$sw" -v sc="$sc" -v sm="$sm" '
+	function mb(k) { return k == "-" ? "      -" : sprintf("%7.1f", k / 1024) }
+	BEGIN {
+		printf "ofs-trace logs: merging 4 files, %d lines in all\n", n
+		printf "  ofs   %8.3f s   cpu %7s s   rss %s MB   %9.0f lines/s   ofs-trace logs a b c d\n", lw, lc, mb(lm), n / lw
+		printf "  peer  %8.3f s   cpu %7s s   rss %s MB   %9.0f lines/s   sort -m on the ts column\n", sw, sc, mb(sm), n / sw
+		printf "  ratio (peer / ofs) %.2fx\n", (lw > 0 ? sw / lw : 0)
+	}'
