@@ -283,8 +283,7 @@ static int reject_syntax(struct jsonl_reader *r, const char *fmt, ...)
 	return ret;
 }
 
-/* True when the line ends inside a string, object or array. */
-static bool truncated(const char *line, size_t len)
+bool jsonl_unclosed(const char *line, size_t len)
 {
 	int depth = 0;
 	bool in_str = false;
@@ -310,7 +309,7 @@ static bool truncated(const char *line, size_t len)
 static void syntax_reason(const char *line, size_t len, const char *at, char *out, size_t n)
 {
 	size_t col = at && at >= line && at <= line + len ? (size_t)(at - line) : len;
-	if (col >= len || truncated(line, len)) {
+	if (col >= len || jsonl_unclosed(line, len)) {
 		col = len;
 		snprintf(out, n, "invalid JSON: unexpected end of line at column %zu", col + 1);
 		return;

@@ -16,6 +16,7 @@
 #ifndef OFS_JSONL_H
 #define OFS_JSONL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cJSON.h>
@@ -74,6 +75,13 @@ size_t jsonl_bad(const struct jsonl_reader *r);
 
 /* jsonl_close: close and free; the counts go into the process totals. */
 void jsonl_close(struct jsonl_reader *r);
+
+/*
+ * jsonl_unclosed: true when text ends inside a string, object or array it
+ * opened: a truncated line, or the first line of a pretty-printed
+ * document. A scan of brackets and quotes, not a validation.
+ */
+bool jsonl_unclosed(const char *line, size_t len);
 
 /* Process-wide totals over every reader opened so far. */
 size_t jsonl_total_good(void);

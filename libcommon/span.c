@@ -1318,29 +1318,6 @@ static int rf_value(struct rf *f, const cJSON *v, size_t lineno)
 	return 0;
 }
 
-/* True when line opens an object or array (or string) it does not close. */
-static bool opens_value(const char *line, size_t len)
-{
-	int depth = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = line[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return in_str || depth > 0;
-}
-
 /* One line of JSONL: -1 when reading must stop. */
 static int rf_line(struct rf *f, const char *line, size_t len, size_t lineno)
 {
@@ -1350,7 +1327,7 @@ static int rf_line(struct rf *f, const char *line, size_t len, size_t lineno)
 	if (!v) {
 		const char *at = cJSON_GetErrorPtr();
 		size_t col = at && at >= line && at <= line + len ? (size_t)(at - line) : len;
-		if (col >= len || opens_value(line, len))
+		if (col >= len || jsonl_unclosed(line, len))
 			snprintf(why, sizeof(why), "invalid JSON: unexpected end of line");
 		else
 			snprintf(why, sizeof(why), "invalid JSON at column %zu", col + 1);
@@ -1473,7 +1450,7 @@ long span_read_file(const char *path, bool strict, span_fn *fn, void *ctx)
 	int got, ret = 0;
 	bool first = true;
 	while ((got = jsonl_next_line(r, &line, &len)) > 0) {
-		if (first && opens_value(line, len)) {
+		if (first && jsonl_unclosed(line, len)) {
 			struct doc d = { SB_INIT, NULL, NULL, 0, 0, 0 };
 			doc_add(&d, line, len, jsonl_lineno(r));
 			while ((got = jsonl_next_line(r, &line, &len)) > 0)
