@@ -117,3 +117,24 @@ assert_jq() {
 		[ "$got" = true ] || fail "jq '$2' is not true (got '$got')"
 	fi
 }
+
+# man_example NAME: the literal block after `.\" example: NAME` in the
+# manual named by MAN_PAGE (set by the .bats file), roff escapes undone.
+man_example() {
+	awk -v name="$1" '
+		index($0, ".\\\" example: " name " ") == 1 { found = 1; next }
+		found && /^\.Bd / { inside = 1; next }
+		inside && /^\.Ed/ { exit }
+		inside' "$OFS_TOP/man/$MAN_PAGE" | sed -e 's/\\e/\\/g' -e 's/^\\&//'
+}
+
+# man_commands NAME: the commands of an example (after a "$ " prompt,
+# with their indented continuation lines), prompt removed; man_output
+# NAME: the rest, the output shown.
+man_commands() {
+	man_example "$1" | awk '/^[a-z0-9]*\$ / { sub(/^[a-z0-9]*\$ /, ""); print; c = 1; next }
+		c && /^[ \t]/ { print; next } { c = 0 }'
+}
+man_output() {
+	man_example "$1" | awk '/^[a-z0-9]*\$ / { c = 1; next } c && /^[ \t]/ { next } { c = 0; print }'
+}

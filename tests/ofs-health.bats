@@ -14,6 +14,9 @@
 
 load helpers
 
+# The manual whose examples man_example reads (tests/helpers.bash).
+MAN_PAGE=ofs-health.1
+
 # Records must not depend on the caller's trace context.
 unset TRACEPARENT TRACESTATE
 
@@ -118,27 +121,6 @@ $(cat "$1" "$1.err" 2>/dev/null)"
 # records_of TEXT: the JSON Lines in TEXT as one JSON array.
 records_of() {
 	jq -s -c . <<<"$1"
-}
-
-# man_example NAME: the literal block after `.\" example: NAME` in
-# man/ofs-health.1, with the roff escapes undone.
-man_example() {
-	awk -v name="$1" '
-		index($0, ".\\\" example: " name " ") == 1 { found = 1; next }
-		found && /^\.Bd / { inside = 1; next }
-		inside && /^\.Ed/ { exit }
-		inside' "$OFS_TOP/man/ofs-health.1" | sed -e 's/\\e/\\/g' -e 's/^\\&//'
-}
-
-# man_commands NAME: the commands of an example (after a "$ " prompt,
-# with their indented continuation lines), prompt removed; man_output
-# NAME: the rest, the output shown.
-man_commands() {
-	man_example "$1" | awk '/^[a-z0-9]*\$ / { sub(/^[a-z0-9]*\$ /, ""); print; c = 1; next }
-		c && /^[ \t]/ { print; next } { c = 0 }'
-}
-man_output() {
-	man_example "$1" | awk '/^[a-z0-9]*\$ / { c = 1; next } c && /^[ \t]/ { next } { c = 0; print }'
 }
 
 # on_shop TEXT: TEXT with the paths of the manual's examples pointed at

@@ -15,6 +15,9 @@
 
 load helpers
 
+# The manual whose examples man_example reads (tests/helpers.bash).
+MAN_PAGE=ofs-trace.1
+
 # Records must not depend on the caller's trace context.
 unset TRACEPARENT TRACESTATE OFS_TRACE_FILE OFS_SERVICE
 
@@ -134,27 +137,6 @@ s.serve_forever()' "$d" >"$d/port" 2>"$d/sink.err" 3>&- &
 	done
 	[ -s "$d/port" ] || fail "the sink did not start: $(cat "$d/sink.err")"
 	SINK_URL=http://127.0.0.1:$(cat "$d/port")
-}
-
-# man_example NAME: the literal block after `.\" example: NAME` in
-# man/ofs-trace.1, with the roff escapes undone.
-man_example() {
-	awk -v name="$1" '
-		index($0, ".\\\" example: " name " ") == 1 { found = 1; next }
-		found && /^\.Bd / { inside = 1; next }
-		inside && /^\.Ed/ { exit }
-		inside' "$OFS_TOP/man/ofs-trace.1" | sed -e 's/\\e/\\/g' -e 's/^\\&//'
-}
-
-# man_commands NAME: the commands of an example (after a "$ " prompt,
-# with their indented continuation lines), prompt removed; man_output
-# NAME: the rest, the output shown.
-man_commands() {
-	man_example "$1" | awk '/^[a-z0-9]*\$ / { sub(/^[a-z0-9]*\$ /, ""); print; c = 1; next }
-		c && /^[ \t]/ { print; next } { c = 0 }'
-}
-man_output() {
-	man_example "$1" | awk '/^[a-z0-9]*\$ / { c = 1; next } c && /^[ \t]/ { next } { c = 0; print }'
 }
 
 # on_shop TEXT: TEXT with the paths of the manual's examples pointed at
