@@ -138,3 +138,20 @@ man_commands() {
 man_output() {
 	man_example "$1" | awk '/^[a-z0-9]*\$ / { c = 1; next } c && /^[ \t]/ { next } { c = 0; print }'
 }
+
+# check_examples_named: every literal block in the EXAMPLES of MAN_PAGE
+# follows an `example: NAME` comment, there are at least 8, and each NAME
+# has a test called "man page example: NAME" in the calling .bats file.
+check_examples_named() {
+	local page=$OFS_TOP/man/$MAN_PAGE names name
+	run -0 awk '/^\.Sh EXAMPLES/ { on = 1 } /^\.Sh SEE ALSO/ { on = 0 }
+		on && /^\.\\" example: / { named = 1 }
+		on && /^\.Bd / { if (!named) { print "unnamed block at line " NR; bad = 1 } named = 0 }
+		END { exit bad }' "$page"
+	names=$(sed -n 's/^\.\\" example: \([a-z-]*\) .*/\1/p' "$page")
+	[ "$(wc -l <<<"$names")" -ge 8 ] || fail "too few named examples: $names"
+	for name in $names; do
+		grep -q "^@test \"man page example: ${name}[\" ]" "$BATS_TEST_FILENAME" ||
+			fail "example '$name' of the manual has no test"
+	done
+}

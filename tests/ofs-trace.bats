@@ -546,17 +546,7 @@ run_example() {
 # ---- the manual's examples ---------------------------------------------------
 
 @test "every example of the manual is named and run by a test of this file" {
-	local page=$OFS_TOP/man/ofs-trace.1 names name
-	run -0 awk '/^\.Sh EXAMPLES/ { on = 1 } /^\.Sh SEE ALSO/ { on = 0 }
-		on && /^\.\\" example: / { named = 1 }
-		on && /^\.Bd / { if (!named) { print "unnamed block at line " NR; bad = 1 } named = 0 }
-		END { exit bad }' "$page"
-	names=$(sed -n 's/^\.\\" example: \([a-z-]*\) .*/\1/p' "$page")
-	[ "$(wc -l <<<"$names")" -ge 8 ] || fail "too few named examples: $names"
-	for name in $names; do
-		grep -q "^@test \"man page example: $name[\" ]" "$BATS_TEST_FILENAME" ||
-			fail "example '$name' of the manual has no test"
-	done
+	check_examples_named
 }
 
 @test "man page example: order" {
