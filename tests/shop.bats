@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # tests/shop.bats: the example shop (examples/shop, bin/shopd): its
-# commands, the order flow and its trace, the fault switches,
-# idempotency, and the demo script. One shop is started for the whole
+# commands, the order flow and its trace, the fault switches, routes,
+# the deep health check, idempotency, and the demo script. One shop is started for the whole
 # file on free ports; teardown_file always stops it and checks that no
 # instance outlived it.
 
@@ -15,7 +15,8 @@ teardown_file() {
 	shop_stop
 }
 
-# Faults never leak from one test into the next, nor do extra shops.
+# Faults and routes never leak from one test into the next, nor do extra
+# shops.
 teardown() {
 	if [ -d "$BATS_TEST_TMPDIR/shop" ]; then
 		"$OFS_BIN/shopd" stop --dir "$BATS_TEST_TMPDIR/shop" >/dev/null 2>&1 || true
@@ -24,6 +25,7 @@ teardown() {
 	for url in $(jq -r '.services[].instances[] | "http://\(.host):\(.port)"' \
 		"$SHOP_DIR/topology.json"); do
 		curl -s -o /dev/null --max-time 2 -X DELETE "$url/admin/fault" || true
+		curl -s -o /dev/null --max-time 2 -X DELETE "$url/admin/route" || true
 	done
 }
 
@@ -254,6 +256,163 @@ post_order() {
 	# Nothing was switched on by the bad requests.
 	run -0 curl -s "$url"
 	assert_output '{"status":null,"latency_ms":0,"hang":false,"exit":null,"health":"ok"}'
+}
+
+# closed_port: 127.0.0.1:1, after checking that nothing listens there.
+closed_port() {
+	if (exec 3<>/dev/tcp/127.0.0.1/1) 2>/dev/null; then
+		skip "something listens on 127.0.0.1:1"
+	fi
+	echo 127.0.0.1:1
+}
+
+# route_orders JSON: set routes on both orders instances (the gateway
+# calls either).
+route_orders() {
+	local o
+	for o in orders-1 orders-2; do
+		run -0 http_call POST "$(shop_url "$o")/admin/route" "$1"
+		assert_output "200 $1"
+	done
+}
+
+@test "route: orders call payments at the routed address alone until it is cleared" {
+	local closed p2 o1 o2 i traces=()
+	closed=$(closed_port)
+	p2=$(shop_url payments-2)
+	p2=${p2#http://}
+	o1=$(shop_url orders-1)
+	o2=$(shop_url orders-2)
+	# Routed to payments-2: no round robin, every charge goes there.
+	route_orders "{\"payments\":\"$p2\"}"
+	run -0 http_call GET "$o1/admin/route"
+	assert_output "200 {\"payments\":\"$p2\"}"
+	for i in 1 2 3 4; do
+		post_order
+		assert_output 201
+		traces+=("$(trace_of "$BATS_TEST_TMPDIR/headers")")
+	done
+	run -0 jq -s -r --args '[.[] | select(.trace_id | IN($ARGS.positional[]))
+		| select(.kind == "client" and .peer_service == "payments" or .service == "payments")
+		| "\(.kind):\(.peer_address // .instance):\(.peer_instance // "-")"] | unique | join(" ")' \
+		"${traces[@]}" <"$SHOP_DIR/spans.jsonl"
+	assert_output "client:$p2:- server:payments-2:-"
+	# Routed to a closed port: the order fails naming payments, and no
+	# instance of payments is tried instead.
+	route_orders "{\"payments\":\"$closed\"}"
+	post_order
+	assert_output 502
+	assert_jq "$(cat "$BATS_TEST_TMPDIR/body")" '"\(.failed_service) | \(.reason)"' \
+		"payments | no answer: route $closed: connection refused"
+	assert_jq "$(jq_records "$SHOP_DIR/spans.jsonl" "$(trace_of "$BATS_TEST_TMPDIR/headers")")" \
+		'map(select(.peer_service == "payments") | "\(.peer_address) \(.error)") | join(",")' \
+		"$closed connection refused"
+	# The deep health check goes the same way.
+	run -0 http_call GET "$o1/health?deep=1"
+	assert_output --regexp '^503 '
+	assert_jq "${output#* }" '.dependencies.payments | "\(.status) \(.reason)"' \
+		"null no answer: route $closed: connection refused"
+	# Each change is logged with the routes it left.
+	run -0 jq -s -c 'map(select(.instance == "orders-1" and .msg == "routes set") | .routes) | .[-2:]' \
+		"$SHOP_DIR/logs.jsonl"
+	assert_output "[{\"payments\":\"$p2\"},{\"payments\":\"$closed\"}]"
+	# Cleared (one service's, or all), orders go to the instances again.
+	run -0 http_call DELETE "$o1/admin/route?service=payments"
+	assert_output '200 {}'
+	run -0 http_call DELETE "$o2/admin/route"
+	assert_output '200 {}'
+	post_order
+	assert_output 201
+	run -0 jq -s -r 'map(select(.service == "orders" and (.msg | test("^route"))) | "\(.instance) \(.level) \(.msg) \(.routes)") | .[-2:] | join(",")' \
+		"$SHOP_DIR/logs.jsonl"
+	assert_output "orders-1 warn route of payments cleared {},orders-2 warn routes cleared {}"
+}
+
+@test "route: a bad route is answered 400 naming the key, and nothing changes" {
+	local url
+	url=$(shop_url orders-1)/admin/route
+	while IFS='|' read -r body want; do
+		run -0 http_call POST "$url" "$body"
+		assert_output "400 {\"error\":\"$want\"}"
+	done <<-'EOF'
+		{"paymnts":"127.0.0.1:1"}|route: /paymnts: unknown service 'paymnts'; did you mean 'payments'?
+		{"gateway":"127.0.0.1:1"}|route: /gateway: orders does not depend on 'gateway' (it depends on inventory, payments, shipping)
+		{"payments":"127.0.0.1"}|route: /payments: must be HOST:PORT, got '127.0.0.1'
+		{"payments":"127.0.0.1:0"}|route: /payments: the port must be 1..65535, got '0'
+		{"payments":"127.0.0.1:65536"}|route: /payments: the port must be 1..65535, got '65536'
+		{"payments":"300.1.1.1:80"}|route: /payments: '300.1.1.1' is not an IPv4 address or a host name
+		{"payments":"::1:80"}|route: /payments: an IPv6 address must be in brackets, [ADDR]:PORT, got '::1:80'
+		{"payments":"[::1:80"}|route: /payments: must be HOST:PORT or [IPV6]:PORT, got '[::1:80'
+		{"payments":42}|route: /payments: must be a string, got number 42
+		{"payments":"127.0.0.1:1","shipping":"x y:1"}|route: /shipping: 'x y' is not an IPv4 address or a host name
+		{"payments":"a:1","payments":"b:2"}|route: /payments: duplicate key 'payments'
+		[]|route: the top level must be an object, got array
+	EOF
+	run -0 http_call POST "$url" ''
+	assert_output '400 {"error":"route: the body must be a JSON object of routes, got nothing"}'
+	run -0 http_call POST "$url" '{"payments":'
+	assert_output '400 {"error":"route:1:13: invalid JSON: unexpected end of input, expected a value"}'
+	run -0 http_call DELETE "$url?service=warehouse"
+	assert_output "400 {\"error\":\"route: service=warehouse: unknown service 'warehouse'\"}"
+	run -0 http_call POST "$(shop_url payments-1)/admin/route" '{"orders":"127.0.0.1:1"}'
+	assert_output "400 {\"error\":\"route: /orders: payments does not depend on 'orders' (it depends on nothing)\"}"
+	run -0 http_call PUT "$url"
+	assert_output '405 {"error":"method not allowed"}'
+	# Nothing was routed by the bad requests, not even their good keys.
+	run -0 http_call GET "$url"
+	assert_output '200 {}'
+	# Host names and bracketed IPv6 addresses are addresses too.
+	run -0 http_call POST "$url" '{"payments":"localhost:8080","shipping":"[::1]:8081"}'
+	assert_output '200 {"payments":"localhost:8080","shipping":"[::1]:8081"}'
+}
+
+@test "deep health: orders answers ok with each dependency's status and latency" {
+	local before
+	before=$(wc -l <"$SHOP_DIR/spans.jsonl")
+	run -0 http_call GET "$(shop_url orders-1)/health?deep=1"
+	assert_output --regexp '^200 \{"status":"ok","service":"orders","instance":"orders-1","dependencies":\{'
+	assert_jq "${output#* }" '.dependencies | to_entries | map("\(.key)=\(.value.status)") | join(" ")' \
+		"inventory=200 payments=200 shipping=200"
+	assert_jq "${output#* }" 'all(.dependencies[]; (.latency_ms | type == "number" and . >= 0) and (has("reason") | not))'
+	# Health checks are not traced, deep or not.
+	assert_equal "$(wc -l <"$SHOP_DIR/spans.jsonl")" "$before"
+	# A service without dependencies, or deep=0, answers as plain /health.
+	run -0 http_call GET "$(shop_url payments-1)/health?deep=1"
+	assert_output '200 {"status":"ok","service":"payments","instance":"payments-1"}'
+	run -0 http_call GET "$(shop_url orders-2)/health?deep=0"
+	assert_output '200 {"status":"ok","service":"orders","instance":"orders-2"}'
+	run -0 http_call GET "$(shop_url orders-2)/health?deep=yes"
+	assert_output "400 {\"error\":\"deep must be 0 or 1, got 'yes'\"}"
+}
+
+@test "deep health: 503 naming payments when its instances fail their health check" {
+	shop_fault payments-1 '{"health":"fail"}'
+	shop_fault payments-2 '{"health":"fail"}'
+	run -0 http_call GET "$(shop_url orders-1)/health?deep=1"
+	assert_output --regexp '^503 \{"status":"fail","service":"orders","instance":"orders-1","error":"payments failed: payments-[12] answered 503",'
+	assert_jq "${output#* }" '.dependencies | to_entries | map("\(.key)=\(.value.status)") | join(" ")' \
+		"inventory=200 payments=503 shipping=200"
+	assert_jq "${output#* }" '.dependencies.payments.reason | test("^payments-[12] answered 503$")'
+	# The health fault of orders itself answers as plain /health does.
+	shop_fault orders-1 '{"health":"fail"}'
+	run -0 http_call GET "$(shop_url orders-1)/health?deep=1"
+	assert_output '503 {"status":"fail","service":"orders","instance":"orders-1"}'
+}
+
+@test "deep health: the latency includes a slow dependency's, and the latency fault applies" {
+	shop_fault payments-1 '{"latency_ms":300}'
+	shop_fault payments-2 '{"latency_ms":300}'
+	run -0 http_call GET "$(shop_url orders-1)/health?deep=1"
+	assert_output --regexp '^200 '
+	assert_jq "${output#* }" '.dependencies.payments.latency_ms | . >= 300 and . < 3000'
+	assert_jq "${output#* }" '.dependencies.inventory.latency_ms < 300'
+	# orders' own latency fault comes on top.
+	shop_fault orders-1 '{"latency_ms":200}'
+	run -0 curl -s -o /dev/null -w '%{http_code} %{time_total}' "$(shop_url orders-1)/health?deep=1"
+	local code secs
+	read -r code secs <<<"$output"
+	assert_equal "$code" 200
+	awk -v t="$secs" 'BEGIN { exit !(t >= 0.5 && t < 3) }' || fail "answered after $secs s, not 0.5..3 s"
 }
 
 @test "idempotency: a repeated order is the same order, charged once" {

@@ -9,6 +9,15 @@
  * of its own (a child of the request's server span), and carries that
  * span as `traceparent`, the request's `tracestate`, and the derived
  * Idempotency-Key, if any. A failed attempt is also logged as an error.
+ *
+ * A route set for the called service (route.h) replaces all of that
+ * choosing: the call goes to the route's address, once, whether it
+ * connects or not. Its client span and error log name the address
+ * (peer_address) instead of an instance, which the caller cannot know
+ * behind a proxy, and messages name it "route HOST:PORT".
+ *
+ * An untraced call (the deep health check's) writes no span and no log
+ * and sends no trace headers: health checks are not traced (serve.c).
  */
 #ifndef SHOP_DOWNSTREAM_H
 #define SHOP_DOWNSTREAM_H
@@ -28,11 +37,14 @@ struct shop_call {
 	const char *body; /* NULL: no body */
 	size_t body_len;
 	const char *idem_key; /* NULL: no Idempotency-Key */
+	bool untraced;	      /* no span, no log, no traceparent */
 	/* What came back. */
 	long status;	      /* HTTP status; 0 when nothing answered */
 	struct strbuf answer; /* the response body */
 	char *content_type;   /* NULL if none */
-	const char *instance; /* who answered, or the last instance tried */
+	const char *instance; /* who answered or was tried last: an instance id or
+				 "route HOST:PORT"; valid while the topology and
+				 routes are unchanged */
 	struct strbuf reason; /* when status is 0 or >= 400: why, for messages */
 };
 
@@ -42,8 +54,10 @@ void shop_call_init(struct shop_call *c, const char *service, const char *method
 /*
  * shop_call_do: make the call for request r. Returns 0 when some
  * instance answered (c->status says how), -1 when none did (c->reason
- * says why: "no instance answered: payments-1: connection refused;
- * payments-2: connection refused").
+ * says why: "no answer: payments-1: connection refused; payments-2:
+ * connection refused", or "no answer: route 127.0.0.1:40123: connection
+ * refused"). r supplies the server (topology, routes, round robin) and,
+ * unless c->untraced, the span the call's span is a child of.
  */
 int shop_call_do(struct shop_req *r, struct shop_call *c);
 

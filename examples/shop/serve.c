@@ -8,7 +8,9 @@
  * guess). The answer carries `traceresponse: 00-TRACE-SPAN-FLAGS` naming
  * the server span, so a caller can find its trace. /health and the
  * admin endpoints are not traced: probes every second would bury the
- * traces that matter.
+ * traces that matter. The deep health check (GET /health?deep=1) is a
+ * health check too: its calls to the dependencies' /health write no
+ * spans and send no traceparent, and an incoming traceparent is ignored.
  *
  * The span of a request is written before its answer is sent, so once a
  * client has the answer every span of the request is on disk. A delay
@@ -18,6 +20,7 @@
 #include "common.h"
 
 #include "config.h"
+#include "downstream.h"
 #include "instance.h"
 #include "opt.h"
 #include "roles.h"
@@ -120,6 +123,101 @@ static int fault_delay(const struct shop_server *srv)
 	return srv->fault.latency_ms;
 }
 
+/* What one dependency's health check got. */
+struct dep_health {
+	long status;	    /* 0: no answer */
+	int64_t latency_us; /* the whole call, retry included */
+	struct strbuf why;  /* empty when healthy */
+};
+
+/*
+ * Call GET /health of each of srv's dependencies in turn, through the
+ * ordinary downstream path (routes, round robin, the retry, timeouts),
+ * and write the answer to w: "status", "service", "instance", an "error"
+ * naming each failed dependency, and "dependencies". Returns the status
+ * to answer: 200 when every dependency answered 2xx, else 503.
+ */
+static int check_dependencies(struct shop_server *srv, struct httpd_request *http,
+			      struct httpd_response *resp, struct jw *w)
+{
+	const struct shop_service *self = srv->service;
+	struct dep_health *dh = xcalloc(self->ndeps, sizeof(*dh));
+	struct shop_req r;
+	memset(&r, 0, sizeof(r));
+	r.srv = srv;
+	r.http = http;
+	r.resp = resp;
+	struct strbuf error = SB_INIT;
+	for (size_t i = 0; i < self->ndeps; i++) {
+		struct shop_call c;
+		shop_call_init(&c, self->depends_on[i], "GET", "/health");
+		c.untraced = true;
+		sb_init(&dh[i].why, 0);
+		int64_t t0 = mono_ns();
+		shop_call_do(&r, &c);
+		dh[i].latency_us = (mono_ns() - t0 + 500) / 1000;
+		dh[i].status = c.status;
+		if (c.status < 200 || c.status > 299) {
+			sb_addstr(&dh[i].why, c.reason.buf);
+			sb_addf(&error, "%s%s failed: %s", error.len ? "; " : "",
+				self->depends_on[i], c.reason.buf);
+		}
+		shop_call_release(&c);
+	}
+	jw_obj_begin(w);
+	jw_kv_str(w, "status", error.len ? "fail" : "ok");
+	jw_kv_str(w, "service", self->name);
+	jw_kv_str(w, "instance", srv->instance->id);
+	if (error.len)
+		jw_kv_str(w, "error", error.buf);
+	jw_key(w, "dependencies");
+	jw_obj_begin(w);
+	for (size_t i = 0; i < self->ndeps; i++) {
+		jw_key(w, self->depends_on[i]);
+		jw_obj_begin(w);
+		jw_key(w, "status");
+		if (dh[i].status)
+			jw_int(w, dh[i].status);
+		else
+			jw_null(w);
+		jw_kv_double(w, "latency_ms", (double)dh[i].latency_us / 1000.0);
+		if (dh[i].why.len)
+			jw_kv_str(w, "reason", dh[i].why.buf);
+		jw_obj_end(w);
+		sb_release(&dh[i].why);
+	}
+	jw_obj_end(w);
+	jw_obj_end(w);
+	int status = error.len ? 503 : 200;
+	sb_release(&error);
+	free(dh);
+	return status;
+}
+
+/* Whether the query asks for the deep check; -1 after answering 400. */
+static int want_deep(struct httpd_request *http, struct httpd_response *resp)
+{
+	struct strbuf v = SB_INIT;
+	int got = httpd_query_get(http->query, "deep", &v);
+	int deep = 0;
+	if (got < 0) {
+		plain_error(resp, 400, "malformed query string");
+		deep = -1;
+	} else if (got > 0) {
+		if (!strcmp(v.buf, "1") || !strcmp(v.buf, "true")) {
+			deep = 1;
+		} else if (strcmp(v.buf, "0") && strcmp(v.buf, "false")) {
+			struct strbuf msg = SB_INIT;
+			sb_addf(&msg, "deep must be 0 or 1, got '%s'", v.buf);
+			plain_error(resp, 400, msg.buf);
+			sb_release(&msg);
+			deep = -1;
+		}
+	}
+	sb_release(&v);
+	return deep;
+}
+
 static void health(struct shop_server *srv, struct httpd_request *http, struct httpd_response *resp)
 {
 	if (strcmp(http->method, "GET") && strcmp(http->method, "HEAD")) {
@@ -127,6 +225,9 @@ static void health(struct shop_server *srv, struct httpd_request *http, struct h
 		httpd_response_header(resp, "Allow", "GET, HEAD");
 		return;
 	}
+	int deep = want_deep(http, resp);
+	if (deep < 0)
+		return;
 	if (srv->fault.hang) {
 		resp->hang = true;
 		return;
@@ -134,12 +235,18 @@ static void health(struct shop_server *srv, struct httpd_request *http, struct h
 	struct strbuf sb = SB_INIT;
 	struct jw w;
 	jw_init(&w, &sb);
-	jw_obj_begin(&w);
-	jw_kv_str(&w, "status", srv->fault.health_fail ? "fail" : "ok");
-	jw_kv_str(&w, "service", srv->service->name);
-	jw_kv_str(&w, "instance", srv->instance->id);
-	jw_obj_end(&w);
-	plain_json(resp, srv->fault.health_fail ? 503 : 200, &sb);
+	int status;
+	if (deep && !srv->fault.health_fail && srv->service->ndeps) {
+		status = check_dependencies(srv, http, resp, &w);
+	} else {
+		jw_obj_begin(&w);
+		jw_kv_str(&w, "status", srv->fault.health_fail ? "fail" : "ok");
+		jw_kv_str(&w, "service", srv->service->name);
+		jw_kv_str(&w, "instance", srv->instance->id);
+		jw_obj_end(&w);
+		status = srv->fault.health_fail ? 503 : 200;
+	}
+	plain_json(resp, status, &sb);
 	sb_release(&sb);
 	resp->delay_ms = fault_delay(srv);
 	httpd_response_header(resp, "Cache-Control", "no-store");
@@ -194,6 +301,58 @@ static void admin_fault(struct shop_server *srv, struct httpd_request *http,
 	}
 }
 
+static void show_routes(struct shop_server *srv, struct httpd_response *resp)
+{
+	struct strbuf sb = SB_INIT;
+	struct jw w;
+	jw_init(&w, &sb);
+	shop_routes_write(&srv->routes, &w);
+	plain_json(resp, 200, &sb);
+	sb_release(&sb);
+}
+
+static void log_route_change(struct shop_server *srv, const char *msg)
+{
+	struct jw *w = shop_tel_log_begin(&srv->tel, "warn", NULL, msg);
+	jw_key(w, "routes");
+	shop_routes_write(&srv->routes, w);
+	shop_tel_log_end(&srv->tel);
+}
+
+static void admin_route(struct shop_server *srv, struct httpd_request *http,
+			struct httpd_response *resp)
+{
+	struct strbuf err = SB_INIT, service = SB_INIT, msg = SB_INIT;
+	if (!strcmp(http->method, "GET")) {
+		show_routes(srv, resp);
+	} else if (!strcmp(http->method, "DELETE")) {
+		int got = httpd_query_get(http->query, "service", &service);
+		if (got < 0) {
+			plain_error(resp, 400, "malformed query string");
+		} else if (shop_routes_clear(&srv->routes, got ? service.buf : NULL, &err) < 0) {
+			plain_error(resp, 400, err.buf);
+		} else {
+			if (got)
+				sb_addf(&msg, "route of %s cleared", service.buf);
+			log_route_change(srv, got ? msg.buf : "routes cleared");
+			show_routes(srv, resp);
+		}
+	} else if (!strcmp(http->method, "POST")) {
+		if (shop_routes_apply(&srv->routes, http->body.buf, http->body.len, &err) < 0) {
+			plain_error(resp, 400, err.buf);
+		} else {
+			log_route_change(srv, "routes set");
+			show_routes(srv, resp);
+		}
+	} else {
+		plain_error(resp, 405, "method not allowed");
+		httpd_response_header(resp, "Allow", "GET, POST, DELETE");
+	}
+	sb_release(&err);
+	sb_release(&service);
+	sb_release(&msg);
+}
+
 static void admin_idempotency(struct shop_server *srv, struct httpd_request *http,
 			      struct httpd_response *resp)
 {
@@ -233,6 +392,8 @@ static void admin(struct shop_server *srv, struct httpd_request *http, struct ht
 {
 	if (!strcmp(http->path, "/admin/fault"))
 		admin_fault(srv, http, resp);
+	else if (!strcmp(http->path, "/admin/route"))
+		admin_route(srv, http, resp);
 	else if (!strcmp(http->path, "/admin/idempotency"))
 		admin_idempotency(srv, http, resp);
 	else
@@ -451,6 +612,7 @@ static int setup(struct shop_server *srv, const char *dir_arg, const char *id)
 	}
 	srv->service = srv->instance->service;
 	srv->rr = xcalloc(srv->topo.nservices, sizeof(*srv->rr));
+	shop_routes_init(&srv->routes, &srv->topo, srv->service);
 	srv->store = shop_store_dir(srv->dir, srv->service->name, &err);
 	if (!srv->store ||
 	    shop_tel_open(&srv->tel, srv->dir, srv->service->name, srv->instance->id, &err) < 0) {
@@ -486,6 +648,7 @@ static void teardown(struct shop_server *srv)
 	free(srv->hung);
 	free(srv->exit_peer);
 	free(srv->rr);
+	shop_routes_free(&srv->routes);
 	free(srv->store);
 	free(srv->dir);
 	shop_topo_free(&srv->topo);

@@ -18,6 +18,7 @@
 
 #include "fault.h"
 #include "httpd.h"
+#include "route.h"
 #include "telemetry.h"
 #include "topology.h"
 #include "tracectx.h"
@@ -32,6 +33,7 @@ struct shop_server {
 	char *store; /* DIR/store/SERVICE */
 	struct shop_tel tel;
 	struct shop_fault fault;
+	struct shop_routes routes; /* POST /admin/route */
 	struct httpd *httpd;
 	unsigned *rr;	 /* per service index: the next instance to call */
 	int exit_code;	 /* exit fault pending: the status; -1 when none */

@@ -92,6 +92,8 @@ void shop_tel_span(struct shop_tel *t, const struct shop_span *s)
 		jw_kv_str(w, "peer_service", s->peer_service);
 	if (s->peer_instance)
 		jw_kv_str(w, "peer_instance", s->peer_instance);
+	if (s->peer_address)
+		jw_kv_str(w, "peer_address", s->peer_address);
 	if (s->error)
 		jw_kv_str(w, "error", s->error);
 	flush_record(t, t->span_fd, "span");

@@ -47,6 +47,7 @@ struct shop_span {
 	int http_status;	   /* 0: no response */
 	const char *peer_service;  /* client spans: the service called */
 	const char *peer_instance; /* client spans: the instance tried */
+	const char *peer_address;  /* client spans of a routed call: the route's HOST:PORT */
 	const char *error;	   /* NULL: status ok; else status error and this text */
 };
 
