@@ -631,14 +631,7 @@ static void value_error(struct cfg *cfg, const char *ptr, const char *key, const
 
 int cfg_report(const struct cfg *cfg)
 {
-	const char *p = cfg->errors.buf, *end = p + cfg->errors.len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			nl = end;
-		error("%.*s", (int)(nl - p), p);
-		p = nl + 1;
-	}
+	error_lines(cfg->errors.buf, cfg->errors.len);
 	return cfg->nerrors;
 }
 

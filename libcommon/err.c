@@ -112,3 +112,16 @@ void exit_after_output(int status)
 	}
 	exit(status);
 }
+
+void error_lines(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		if (nl > p)
+			error("%.*s", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}

@@ -36,6 +36,12 @@ void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* error_errno: like error, appending ": strerror(errno)". */
 int error_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * error_lines: print each line of text (len bytes, lines ending in '\n',
+ * the last one may not) through error(), skipping empty lines: for the
+ * lists of problems loaders gather, one per line.
+ */
+void error_lines(const char *text, size_t len);
 /* warn: print "ofs-NAME: warning: ..." and go on. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* vreport: the common body: prefix, optional kind, message, errno text. */

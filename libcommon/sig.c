@@ -37,6 +37,16 @@ void sig_setup(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+void sig_catch(int signo)
+{
+	sig_setup();
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(signo, &sa, NULL);
+}
+
 int sig_pending(void)
 {
 	return received;

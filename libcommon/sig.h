@@ -12,6 +12,12 @@
 
 /* sig_setup: install the handlers (idempotent). */
 void sig_setup(void);
+/*
+ * sig_catch: record signo too, like the three above (sig_setup first).
+ * For tools that give other signals a meaning: ofs-chaos stops an
+ * experiment on SIGUSR1 and SIGUSR2.
+ */
+void sig_catch(int signo);
 /* sig_pending: the signal number received, or 0. */
 int sig_pending(void);
 /* sig_fd: a descriptor that becomes readable when a signal arrives. */

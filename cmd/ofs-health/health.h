@@ -148,8 +148,6 @@ int health_load(struct health *h, const struct health_opts *o);
 /* health_free: release everything health_load made (also after it
  * failed). */
 void health_free(struct health *h);
-/* health_print_errors: print each line of err through error(). */
-void health_print_errors(const struct strbuf *err);
 
 /* round.c: health_round: run one round of checks on the selected
  * instances (round number h->round + 1). Returns 0, or -1 if a

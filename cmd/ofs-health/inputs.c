@@ -18,19 +18,6 @@
 #include "jsonl.h"
 #include "suggest.h"
 
-void health_print_errors(const struct strbuf *err)
-{
-	const char *p = err->buf, *end = p + err->len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			nl = end;
-		if (nl > p)
-			error("%.*s", (int)(nl - p), p);
-		p = nl + 1;
-	}
-}
-
 /* Read one file of targets; returns EXIT_OK or the status to stop with. */
 static int read_targets(struct health *h, const char *path, bool strict)
 {
@@ -169,7 +156,7 @@ int health_load(struct health *h, const struct health_opts *o)
 	int status = EXIT_OK;
 	if (o->topology) {
 		if (topo_load(o->topology, &h->topo, &err) < 0) {
-			health_print_errors(&err);
+			error_lines(err.buf, err.len);
 			if (!err.len)
 				error("invalid topology '%s'", o->topology);
 			sb_release(&err);
@@ -191,7 +178,7 @@ int health_load(struct health *h, const struct health_opts *o)
 		return status;
 	}
 	if (nfiles && topo_finish(&h->topo, &err) < 0) {
-		health_print_errors(&err);
+		error_lines(err.buf, err.len);
 		sb_release(&err);
 		return EXIT_USAGE;
 	}

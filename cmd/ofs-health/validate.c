@@ -34,7 +34,7 @@ int cmd_validate(int argc, char **argv)
 	struct strbuf err = SB_INIT;
 	int status = EXIT_OK;
 	if (topo_load(file, &t, &err) < 0) {
-		health_print_errors(&err);
+		error_lines(err.buf, err.len);
 		if (!err.len)
 			error("invalid topology '%s'", file);
 		status = EXIT_USAGE;

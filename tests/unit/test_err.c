@@ -18,6 +18,13 @@ static int do_error(void *a)
 	warn("slow check: %d ms", 1200);
 	return r == -1 ? 0 : 9;
 }
+static int do_lines(void *a)
+{
+	static const char text[] = "a.json: /x: bad\n\na.json: /y: worse\nlast without newline";
+	error_lines(text, sizeof(text) - 1);
+	error_lines("", 0);
+	return 0;
+}
 static int do_long(void *a)
 {
 	char big[10000];
@@ -42,6 +49,10 @@ int main(void)
 		{ do_error, 0,
 		  "ofs-deploy: cannot write 'state': Permission denied\n"
 		  "ofs-deploy: warning: slow check: 1200 ms\n" },
+		{ do_lines, 0,
+		  "ofs-deploy: a.json: /x: bad\n"
+		  "ofs-deploy: a.json: /y: worse\n"
+		  "ofs-deploy: last without newline\n" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct child_result r;

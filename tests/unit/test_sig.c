@@ -32,5 +32,11 @@ int main(void)
 	sig_reset();
 	raise(SIGHUP);
 	is_int(sig_pending(), SIGHUP, "SIGHUP is handled the same way");
+	sig_reset();
+	sig_catch(SIGUSR2);
+	raise(SIGUSR2);
+	is_int(sig_pending(), SIGUSR2, "sig_catch adds SIGUSR2 to the recorded signals");
+	is_int(poll(&pfd, 1, 0), 1, "and it wakes the descriptor too");
+	is_int(sig_exit_status(), 128 + SIGUSR2, "exit status 140");
 	return tap_done();
 }
