@@ -731,8 +731,9 @@ static void get_json_condition(struct cfg *cfg, const cJSON *obj, const char *pt
 
 /*
  * regex_size: an upper estimate of the size a POSIX ERE compiles to:
- * an atom counts 1, a group the sum of its parts, and an interval {m,n}
- * multiplies what it follows by n (by m when open-ended). Regex engines
+ * an atom counts 1, a group the sum of its parts, an interval {m,n}
+ * multiplies what it follows by n (by m when open-ended), and a '+'
+ * doubles it (glibc copies X+ into XX*, so a+++++... grows as 2^n). Regex engines
  * expand intervals by copying, so nested counts multiply: glibc takes
  * seconds and gigabytes before it refuses (((a{100}){100}){100}){100}.
  * Deeper nesting than REGEX_MAX_DEPTH counts as too large.
@@ -805,8 +806,13 @@ static double regex_size(const char *p)
 				p++;
 			if (*p)
 				p++;
+		} else if (c == '+') {
+			/* glibc compiles X+ as XX*: one more copy of X. */
+			sum += last;
+			last *= 2;
+			p++;
 		} else {
-			if (!strchr("*+?|^$", c)) {
+			if (!strchr("*?|^$", c)) {
 				sum += 1;
 				last = 1;
 			} else if (c == '|') {

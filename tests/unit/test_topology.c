@@ -348,6 +348,11 @@ static const struct {
 	  "{'services':{'a':{'check':{'body_regex':'x(((a{100}){100}){10,})'},'instances':[" INST "]}}}",
 	  "t.json: /services/a/check/body_regex: regular expression too large: its repetition "
 	  "counts multiply beyond 100000\n" },
+	{ "a regex whose pluses double it (glibc copies X+ as XX*)",
+	  "{'services':{'a':{'check':{'body_regex':'a++++++++++++++++++++++++++++++'},'instances':["
+	  INST "]}}}",
+	  "t.json: /services/a/check/body_regex: regular expression too large: its repetition "
+	  "counts multiply beyond 100000\n" },
 	{ "a regex nested too deep",
 	  "{'services':{'a':{'check':{'kind':'tcp','expect':'"
 	  "(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((a)))))))))))))))))))))))"
