@@ -155,3 +155,62 @@ check_examples_named() {
 			fail "example '$name' of the manual has no test"
 	done
 }
+
+# bg OUT CMD...: run CMD in the background, stdout to OUT and stderr to
+# OUT.err; BG_PID is its pid, remembered for stop_bg. A first word of
+# `chaos` runs ofs-chaos itself, not the shell function of that name, so
+# that BG_PID is the program's pid and signals reach it.
+bg() {
+	local out=$1
+	shift
+	[ "$1" = chaos ] && set -- "$OFS_BIN/ofs-chaos" "${@:2}"
+	"$@" >"$out" 2>"$out.err" 3>&- &
+	BG_PID=$!
+	echo "$BG_PID" >>"$BATS_TEST_TMPDIR/pids"
+}
+
+# stop_bg: end every process bg started in this test: SIGTERM, up to 5 s
+# to go, then SIGKILL. For teardown.
+stop_bg() {
+	local pid i
+	[ -f "$BATS_TEST_TMPDIR/pids" ] || return 0
+	while read -r pid; do
+		[ -n "$pid" ] || continue
+		kill -TERM "$pid" 2>/dev/null || continue
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done <"$BATS_TEST_TMPDIR/pids"
+	rm -f "$BATS_TEST_TMPDIR/pids"
+}
+
+# wait_for_record FILE FILTER [SECONDS]: wait until a record of FILE passes
+# the jq FILTER (default limit 10 s); fail showing FILE and FILE.err.
+wait_for_record() {
+	local i limit=${3:-10}
+	for ((i = 0; i < limit * 10; i++)); do
+		jq -e -s "any(.[]; $2)" "$1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "no record matching '$2' in $1 within $limit s:
+$(cat "$1" "$1.err" 2>/dev/null)"
+}
+
+# shop_heal: after a test that broke the shop: every instance up again,
+# no fault switch and no route left on any instance.
+shop_heal() {
+	local down url
+	down=$("$OFS_BIN/shopd" status --dir "$SHOP_DIR" 2>/dev/null |
+		jq -r 'select(.state != "up") | .instance')
+	if [ -n "$down" ]; then
+		# shellcheck disable=SC2086
+		"$OFS_BIN/shopd" restart --dir "$SHOP_DIR" $down >/dev/null
+	fi
+	for url in $(jq -r '.services[].instances[] | "http://\(.host):\(.port)"' \
+		"$SHOP_DIR/topology.json"); do
+		curl -s -o /dev/null --max-time 2 -X DELETE "$url/admin/fault" || true
+		curl -s -o /dev/null --max-time 2 -X DELETE "$url/admin/route" || true
+	done
+}

@@ -35,17 +35,7 @@ teardown_file() {
 }
 
 teardown() {
-	local pid i
-	if [ -f "$BATS_TEST_TMPDIR/pids" ]; then
-		while read -r pid; do
-			kill -TERM "$pid" 2>/dev/null || continue
-			for ((i = 0; i < 50; i++)); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.1
-			done
-			kill -KILL "$pid" 2>/dev/null || true
-		done <"$BATS_TEST_TMPDIR/pids"
-	fi
+	stop_bg
 	# A second shop (the README session) never outlives its test.
 	if [ -d "$BATS_TEST_TMPDIR/shop" ]; then
 		"$OFS_BIN/shopd" stop --dir "$BATS_TEST_TMPDIR/shop" >/dev/null 2>&1 || true
@@ -57,26 +47,9 @@ ofs_health() {
 	"$OFS_BIN/ofs-health" "$@"
 }
 
-# set_fault INSTANCE JSON: shop_fault, remembered so that teardown clears it.
+# set_fault INSTANCE JSON: shop_fault (teardown's shop_heal clears it).
 set_fault() {
-	touch "$BATS_TEST_TMPDIR/faulted"
 	shop_fault "$@"
-}
-
-# shop_heal: restart every shop instance that is not up and clear the
-# faults a test set.
-shop_heal() {
-	local down url
-	down=$("$OFS_BIN/shopd" status --dir "$SHOP_DIR" 2>/dev/null |
-		jq -r 'select(.state != "up") | .instance')
-	if [ -n "$down" ]; then
-		# shellcheck disable=SC2086
-		"$OFS_BIN/shopd" restart --dir "$SHOP_DIR" $down >/dev/null
-	fi
-	[ -e "$BATS_TEST_TMPDIR/faulted" ] || return 0
-	for url in $(jq -r '.services[].instances[] | "http://\(.host):\(.port)"' "$TOPO"); do
-		curl -s -o /dev/null --max-time 2 -X DELETE "$url/admin/fault" || true
-	done
 }
 
 # kill_instances ID...: kill -9 shop instances and wait until they are gone.
@@ -106,17 +79,6 @@ bg_health() {
 	echo "$BG_PID" >>"$BATS_TEST_TMPDIR/pids"
 }
 
-# wait_for_record FILE FILTER [SECONDS]: wait until a record of FILE passes
-# the jq FILTER (default limit 10 s).
-wait_for_record() {
-	local i limit=${3:-10}
-	for ((i = 0; i < limit * 10; i++)); do
-		jq -e -s "any(.[]; $2)" "$1" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "no record matching '$2' in $1 within $limit s:
-$(cat "$1" "$1.err" 2>/dev/null)"
-}
 
 # records_of TEXT: the JSON Lines in TEXT as one JSON array.
 records_of() {
