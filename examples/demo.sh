@@ -11,10 +11,12 @@
 # with the same Idempotency-Key. Then ofs-trace draws one order's trace
 # as a waterfall and the services' dependencies as a Mermaid flowchart,
 # and, with payments slowed by a latency fault, finds the critical path of
-# a slow order. Last it shows the status of every instance and stops the
+# a slow order. Then ofs-chaos runs an experiment: kill a payments
+# instance while ofs-health heals the shop, with the verdict and the
+# first lines of its Markdown report. Last it shows the status of every instance and stops the
 # shop. Whatever happens, the shop is stopped and the
 # directory removed on the way out. Builds nothing: it runs
-# $OFS_BIN/shopd, $OFS_BIN/ofs-health and $OFS_BIN/ofs-trace (default: bin/ beside
+# $OFS_BIN/shopd, ofs-health, ofs-trace and ofs-chaos (default: bin/ beside
 # examples/). Uses curl, and jq when installed for readable output.
 set -euo pipefail
 
@@ -23,6 +25,7 @@ bin=${OFS_BIN:-$here/../bin}
 shopd=$bin/shopd
 health=$bin/ofs-health
 otrace=$bin/ofs-trace
+chaos=$bin/ofs-chaos
 topology=$here/shop/topology.json
 
 die() {
@@ -33,6 +36,7 @@ die() {
 [ -x "$shopd" ] || die "'$shopd' not found: build it with make (or set OFS_BIN)"
 [ -x "$health" ] || die "'$health' not found: build it with make (or set OFS_BIN)"
 [ -x "$otrace" ] || die "'$otrace' not found: build it with make (or set OFS_BIN)"
+[ -x "$chaos" ] || die "'$chaos' not found: build it with make (or set OFS_BIN)"
 command -v curl >/dev/null || die "curl is needed"
 have_jq=false
 if command -v jq >/dev/null; then have_jq=true; fi
@@ -123,6 +127,22 @@ sections() {
 	if $have_jq; then
 		jq -r '.sections[] | "\(.ms) \(.service) \(.name)"' |
 			awk '{ printf "  %10.3f ms  %s", $1, $2; for (i = 3; i <= NF; i++) printf " %s", $i; print "" }'
+	else
+		cat
+	fi
+}
+
+# The records of an ofs-chaos run, one line each (raw JSON without jq).
+steps() {
+	if $have_jq; then
+		jq -r 'if .type == "chaos.hypothesis" then
+				"  hypothesis \(.phase): \(if .held then "held" else "deviated (\(.why))" end)"
+			elif .type == "chaos.activity" and (.phase | startswith("hypothesis") | not) then
+				"  \(.phase) \(.name): \(.status)\(if .output.instance then " (\(.output.instance), pid \(.output.pid))" else "" end)"
+			elif .type == "chaos.undo" then "  undo \(.kind) \(.target): \(.status)"
+			elif .type == "chaos.verdict" then
+				"  verdict: \(.status), recovered in \(.recovery_s) s (RTO \(.rto_s) s, met: \(.rto_met))"
+			else empty end'
 	else
 		cat
 	fi
@@ -228,6 +248,23 @@ echo "  its critical path (ofs-trace critical-path), section by section:"
 sections <"$work/critical.jsonl"
 grep -qF '"service":"payments"' "$work/critical.jsonl" || die "payments is not on the critical path"
 echo "  the critical path runs through payments: that is where the time went"
+
+heading "ofs-chaos: kill a payments instance while ofs-health heals the shop"
+echo "  experiment: examples/chaos/kill-payments.json (hypothesis: payments and orders"
+echo "  healthy; method: kill -9 one payments instance; RTO 30 s)"
+"$health" watch --recover -f "$dir/topology.json" >"$work/watch.jsonl" 2>&1 &
+watcher=$!
+sleep 1
+export OFS_STATE_DIR=$work/state
+status=0
+"$chaos" run --topology "$dir/topology.json" --report md --report-file "$work/report.md" \
+	"$here/chaos/kill-payments.json" >"$work/chaos.jsonl" || status=$?
+kill -TERM "$watcher" 2>/dev/null || true
+wait "$watcher" 2>/dev/null || true
+steps <"$work/chaos.jsonl"
+echo "  exit status $status; the report (--report md), first lines:"
+sed -n '1,/^## Timeline/p' "$work/report.md" | sed 's/^/    /'
+[ "$status" = 0 ] || die "the experiment did not complete"
 
 heading "Status of every instance"
 "$shopd" status --dir "$dir" | instances
