@@ -141,7 +141,7 @@ steps() {
 				"  \(.phase) \(.name): \(.status)\(if .output.instance then " (\(.output.instance), pid \(.output.pid))" else "" end)"
 			elif .type == "chaos.undo" then "  undo \(.kind) \(.target): \(.status)"
 			elif .type == "chaos.verdict" then
-				"  verdict: \(.status), recovered in \(.recovery_s) s (RTO \(.rto_s) s, met: \(.rto_met))"
+				"  verdict: \(.status), recovered in \(.recovery_s * 1000 | round / 1000) s (RTO \(.rto_s) s, met: \(.rto_met))"
 			else empty end'
 	else
 		cat
