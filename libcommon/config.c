@@ -262,7 +262,7 @@ static void skip_ws(struct jcheck *j)
 	}
 }
 
-/* The code unit of the \uXXXX at i (a backslash), or -1. */
+/* The code unit of the \uHHHH escape at i (a backslash), or -1. */
 static long hex4(const struct jcheck *j, size_t i)
 {
 	if (j->len - i < 6 || j->s[i] != '\\' || j->s[i + 1] != 'u')

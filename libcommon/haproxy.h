@@ -38,13 +38,13 @@
 #define HAP_ANSWER_MAX (64u * 1024 * 1024)
 /* Interval between two looks at a server's sessions in hap_wait_drained. */
 #define HAP_DRAIN_POLL_MS 100
-/* Least time one look of hap_wait_drained gets (if the timeout is longer). */
+/* Least time one look of hap_wait_drained is allowed (if the timeout is longer). */
 #define HAP_DRAIN_LOOK_MS 1000
 
 /* The administrative state of a server, as `set server ... state` sets it. */
 enum hap_state {
 	HAP_READY, /* takes traffic as its weight says */
-	HAP_DRAIN, /* keeps its sessions, gets no new ones (but persistent) */
+	HAP_DRAIN, /* keeps its sessions, takes no new ones (but persistent) */
 	HAP_MAINT  /* out: no traffic, health checks stopped */
 };
 
@@ -129,10 +129,10 @@ int hap_parse_stat(const char *text, size_t len, const char *backend, struct hap
  * hap_wait_drained: look at the server's current sessions (scur) every
  * HAP_DRAIN_POLL_MS until they are 0 (returns 0) or timeout_ms has passed
  * (returns -1 with "server 'be/s1' still has 2 sessions after 1000 ms" in
- * err). Each look is bounded by the time left, but gets at least
+ * err). Each look is bounded by the time left, but is allowed at least
  * HAP_DRAIN_LOOK_MS (or timeout_ms if shorter), so a slow answer to the
  * last look can make the whole wait overrun by that much rather than
- * turn a timeout into a socket error. *left (may be NULL) gets
+ * turn a timeout into a socket error. *left (may be NULL) receives
  * the last count seen, so a caller tells a timeout (*left > 0) from any
  * other failure (*left == -1: socket error, unknown backend or server).
  * It does not change the server's state: drain it first.

@@ -6,7 +6,7 @@
  * Syntax (whitespace is allowed inside brackets and filters only):
  *   $                  the root; every path starts with it
  *   .name  ['name']    a member of an object ("name" in double quotes too;
- *                      quoted names take \\ \' \" \/ \b \f \n \r \t \uXXXX);
+ *                      quoted names take \\ \' \" \/ \b \f \n \r \t \uHHHH);
  *                      a dotted name is letters, digits, '_', '-' and
  *                      non-ASCII characters
  *   [N]                an array element, N < 0 counting from the end

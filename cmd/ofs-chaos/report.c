@@ -22,7 +22,6 @@ const char *run_status_name(enum run_status s)
 
 cJSON *report_new(struct run *run, const char *type)
 {
-	(void)run;
 	cJSON *r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "type", type);
 	char ts[TS_BUFSZ];

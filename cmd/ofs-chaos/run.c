@@ -210,6 +210,29 @@ static cJSON *activity_record(struct run *run, const struct activity *a, const c
 	return r;
 }
 
+/* Add how the activity went to its record r, and write it (r is consumed). */
+static void activity_outcome(struct run *run, cJSON *r, const struct act_result *res,
+			     const struct act_outcome *oc)
+{
+	cJSON_AddStringToObject(r, "status", res->failed ? "failed" : "succeeded");
+	if (res->output)
+		cJSON_AddItemToObject(r, "output", cJSON_Duplicate(res->output, 1));
+	if (res->failed)
+		cJSON_AddStringToObject(r, "error", res->error.buf);
+	if (oc->held != TRI_UNSET) {
+		cJSON_AddBoolToObject(r, "tolerance_met", oc->held == TRI_YES);
+		cJSON_AddStringToObject(r, "why", oc->why.buf);
+	}
+	report_record(run, r);
+}
+
+/* A fault was injected: the first one starts the recovery clock. */
+static void note_fault(struct run *run)
+{
+	if (!run->faults_injected++)
+		run->first_fault_mono = mono_ns();
+}
+
 /*
  * Run activity a in phase: pauses, substitution, the provider, the
  * tolerance, the record. Returns 0, or -1 when a signal stopped it.
@@ -244,10 +267,7 @@ static int run_activity(struct run *run, const struct activity *a, const char *p
 		return -1;
 	}
 	if (a->prov == PROV_FAULT && !res.failed && !run->dry_run) {
-		if (!run->faults_injected++) {
-			run->first_fault_mono = mono_ns();
-			run->first_fault_ns = end;
-		}
+		note_fault(run);
 		refresh_live(run);
 	}
 	note_output(run, a->name, res.output);
@@ -257,16 +277,7 @@ static int run_activity(struct run *run, const struct activity *a, const char *p
 		sb_addstr(&oc->why, res.error.buf);
 
 	cJSON *r = activity_record(run, a, phase, start, end);
-	cJSON_AddStringToObject(r, "status", res.failed ? "failed" : "succeeded");
-	if (res.output)
-		cJSON_AddItemToObject(r, "output", cJSON_Duplicate(res.output, 1));
-	if (res.failed)
-		cJSON_AddStringToObject(r, "error", res.error.buf);
-	if (oc->held != TRI_UNSET) {
-		cJSON_AddBoolToObject(r, "tolerance_met", oc->held == TRI_YES);
-		cJSON_AddStringToObject(r, "why", oc->why.buf);
-	}
-	report_record(run, r);
+	activity_outcome(run, r, &res, oc);
 	cJSON_Delete(prov);
 	act_result_release(&res);
 	sb_release(&err);
@@ -434,30 +445,22 @@ static void bg_finish(struct run *run, struct bg_task *t, struct act_outcome *oc
 		cJSON_Delete(o);
 	}
 	const struct activity *a = t->a;
-	if (a->prov == PROV_FAULT && !res.failed && !run->dry_run) {
-		if (!run->faults_injected++) {
-			run->first_fault_mono = mono_ns();
-			run->first_fault_ns = ts_now_ns();
-		}
-	}
+	if (a->prov == PROV_FAULT && !res.failed && !run->dry_run)
+		note_fault(run);
 	refresh_live(run);
 	note_output(run, a->name, res.output);
 	oc->held = TRI_UNSET;
 	sb_reset(&oc->why);
-	judge_tolerance(a, a->provider, &res, false, oc);
+	/* A health probe's implied tolerance reads its substituted "expect". */
+	struct strbuf serr = SB_INIT;
+	cJSON *prov = subst_apply(a->provider, run->exp->configuration, run->outputs, &serr);
+	judge_tolerance(a, prov ? prov : a->provider, &res, false, oc);
+	cJSON_Delete(prov);
+	sb_release(&serr);
 	oc->failed = res.failed;
 	cJSON *r = activity_record(run, a, "method", t->start_ns, ts_now_ns());
 	cJSON_AddBoolToObject(r, "background", true);
-	cJSON_AddStringToObject(r, "status", res.failed ? "failed" : "succeeded");
-	if (res.output)
-		cJSON_AddItemToObject(r, "output", cJSON_Duplicate(res.output, 1));
-	if (res.failed)
-		cJSON_AddStringToObject(r, "error", res.error.buf);
-	if (oc->held != TRI_UNSET) {
-		cJSON_AddBoolToObject(r, "tolerance_met", oc->held == TRI_YES);
-		cJSON_AddStringToObject(r, "why", oc->why.buf);
-	}
-	report_record(run, r);
+	activity_outcome(run, r, &res, oc);
 	act_result_release(&res);
 	sb_release(&t->buf);
 }

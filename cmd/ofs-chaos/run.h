@@ -57,12 +57,9 @@ struct run {
 	struct strbuf during_why;  /* the first deviation during the method */
 	bool abort_now;            /* --abort-on-deviation: stop the method */
 	int64_t start_ns, end_ns;  /* wall clock */
-	int64_t start_mono;
 	int64_t first_fault_mono;  /* 0 until something was injected */
-	int64_t first_fault_ns;
 	double recovery_s;         /* < 0: not measured */
 	int faults_injected;
-	int actions_failed;
 	bool rollbacks_ran;
 	int rollbacks_failed;
 	int undo_failed;

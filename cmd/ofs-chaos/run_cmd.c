@@ -345,7 +345,6 @@ int run_file(const char *file, const struct run_opts *opts)
 	run.recovery_s = -1;
 	run.before = run.after = TRI_UNSET;
 	run.start_ns = ts_now_ns();
-	run.start_mono = mono_ns();
 
 	sb_reset(&err);
 	run.ledger = ledger_open(NULL, &err);
