@@ -792,6 +792,21 @@ int cfg_get_string(struct cfg *cfg, const cJSON *obj, const char *ptr, const cha
 	return 1;
 }
 
+int cfg_get_text(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
+		 bool required, const char **out)
+{
+	const char *s = NULL;
+	int r = cfg_get_string(cfg, obj, ptr, key, required, &s);
+	if (r != 1)
+		return r;
+	if (!*s) {
+		value_error(cfg, ptr, key, "must not be empty");
+		return -1;
+	}
+	*out = s;
+	return 1;
+}
+
 int cfg_get_bool(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
 		 bool required, bool *out)
 {
@@ -953,6 +968,60 @@ int cfg_get_enum(struct cfg *cfg, const cJSON *obj, const char *ptr, const char 
 	value_error(cfg, ptr, key, "%s", msg.buf);
 	sb_release(&msg);
 	return -1;
+}
+
+/* A NULL-terminated copy of an array of strings. */
+static char **argv_dup(const cJSON *arr)
+{
+	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
+	char **argv = xcalloc(n + 1, sizeof(*argv));
+	const cJSON *e;
+	cJSON_ArrayForEach (e, arr)
+		argv[i++] = xstrdup(e->valuestring);
+	return argv;
+}
+
+int cfg_get_command(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
+		    bool required, char ***argv, char **shell)
+{
+	int r;
+	const cJSON *v = member(cfg, obj, ptr, key, required, &r);
+	if (!v)
+		return r;
+	if (cJSON_IsString(v)) {
+		if (!*v->valuestring) {
+			value_error(cfg, ptr, key, "must not be empty");
+			return -1;
+		}
+		*shell = xstrdup(v->valuestring);
+		return 1;
+	}
+	if (!cJSON_IsArray(v))
+		return type_error(cfg, ptr, key, "an argv array of strings or a shell command string",
+				  v);
+	if (!v->child) {
+		value_error(cfg, ptr, key, "must not be empty");
+		return -1;
+	}
+	const char *cptr = key ? cfg_ptr_key(cfg, ptr, key) : ptr;
+	bool bad = false;
+	size_t i = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach (e, v) {
+		const char *eptr = cfg_ptr_index(cfg, cptr, i);
+		const char *s = NULL;
+		if (cfg_get_string(cfg, e, eptr, NULL, true, &s) != 1) {
+			bad = true;
+		} else if (i == 0 && !*s) {
+			cfg_error(cfg, eptr, "the program name must not be empty");
+			bad = true;
+		}
+		i++;
+	}
+	if (bad)
+		return -1;
+	*argv = argv_dup(v);
+	return 1;
 }
 
 int cfg_check_keys(struct cfg *cfg, const cJSON *obj, const char *ptr,

@@ -116,6 +116,10 @@ int cfg_get_array(struct cfg *cfg, const cJSON *obj, const char *ptr, const char
 /* *out points into the tree (valid until cfg_free). */
 int cfg_get_string(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
 		   bool required, const char **out);
+/* cfg_get_text: cfg_get_string for a string that must not be empty
+ * ("PTR: must not be empty"). */
+int cfg_get_text(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
+		 bool required, const char **out);
 int cfg_get_bool(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
 		 bool required, bool *out);
 /* min/max inclusive; -INFINITY or INFINITY for no bound. */
@@ -132,6 +136,19 @@ int cfg_get_duration(struct cfg *cfg, const cJSON *obj, const char *ptr, const c
  * its index. A near miss gets "; did you mean 'x'?". */
 int cfg_get_enum(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
 		 bool required, const char *const *names, int *out);
+
+/*
+ * cfg_get_command: key is a hook command: a non-empty argv array of
+ * strings whose first element is not empty (executed directly), or a
+ * non-empty string (run by /bin/sh -c). On success exactly one of *argv
+ * (a NULL-terminated copy, each string allocated: free with
+ * proc_argv_free) and *shell (allocated) is set and the other is left
+ * alone. Returns as the other getters; messages: "must not be empty",
+ * "PTR/N: the program name must not be empty", "must be an argv array of
+ * strings or a shell command string, got number 5".
+ */
+int cfg_get_command(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
+		    bool required, char ***argv, char **shell);
 
 /*
  * cfg_check_keys: record every key of obj that is not in allowed (a

@@ -347,6 +347,93 @@ int hap_set_weight(const char *addr, const char *backend, const char *server, in
 	return rc;
 }
 
+/* Whether the n bytes at p are exactly s, or start with s (and go on). */
+static int part_is(const char *p, size_t n, const char *s)
+{
+	return n == strlen(s) && memcmp(p, s, n) == 0;
+}
+static int part_starts(const char *p, size_t n, const char *s)
+{
+	return n > strlen(s) && memcmp(p, s, strlen(s)) == 0;
+}
+
+/*
+ * Whether a trimmed answer to `set server ... addr H port P` reports
+ * success: its parts (", "-separated, before the last " by '") are one
+ * about the address then one about the port, each a change or a no-op.
+ */
+static int addr_answer_ok(const char *a)
+{
+	const char *by = NULL;
+	for (const char *p = strstr(a, " by '"); p; p = strstr(p + 1, " by '"))
+		by = p;
+	const char *p = a, *end = by ? by : a + strlen(a);
+	int parts = 0;
+	while (p < end) {
+		const char *comma = strstr(p, ", ");
+		const char *pe = comma && comma < end ? comma : end;
+		size_t n = (size_t)(pe - p);
+		if (parts == 0 && (part_is(p, n, "no need to change the addr") ||
+				   part_starts(p, n, "IP changed from '")))
+			parts = 1;
+		else if (parts == 1 && (part_is(p, n, "no need to change the port") ||
+					part_starts(p, n, "port changed from '")))
+			parts = 2;
+		else
+			return 0;
+		p = pe == end ? end : pe + 2;
+	}
+	return parts == 2;
+}
+
+/* A host that cannot smuggle words onto the line: [0-9a-zA-Z.:%_-], maybe in []. */
+static int valid_host(const char *h)
+{
+	size_t n = strlen(h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n > 255)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == ':' || c == '%' || c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+int hap_set_addr(const char *addr, const char *backend, const char *server, const char *host,
+		 int port, int timeout_ms, struct strbuf *err)
+{
+	if (check_names(backend, server, err) < 0)
+		return -1;
+	if (!valid_host(host)) {
+		struct strbuf q = SB_INIT;
+		add_escaped(&q, host);
+		fail(err, "invalid address '%s' for haproxy server '%s/%s'", q.buf, backend,
+		     server);
+		sb_release(&q);
+		return -1;
+	}
+	if (port < 1 || port > 65535)
+		return fail(err, "port %d for haproxy server '%s/%s' is out of range 1..65535", port,
+			    backend, server);
+	char *cmd = xasprintf("set server %s/%s addr %s port %d", backend, server, host, port);
+	struct strbuf answer = SB_INIT;
+	int rc = hap_command(addr, cmd, timeout_ms, &answer, err);
+	if (rc == 0) {
+		trim_answer(&answer);
+		if (!addr_answer_ok(answer.buf))
+			rc = answered(err, cmd, &answer);
+	}
+	sb_release(&answer);
+	free(cmd);
+	return rc;
+}
+
 /* Read a non-negative decimal int at *p, advancing it; -1 if none. */
 static int read_int(const char **p)
 {
@@ -417,6 +504,7 @@ void hap_servers_free(struct hap_server *v, size_t n)
 		free(v[i].backend);
 		free(v[i].name);
 		free(v[i].status);
+		free(v[i].addr);
 	}
 	free(v);
 }
@@ -480,15 +568,50 @@ static long long num_field(const char *s)
 	return v;
 }
 
-enum { C_PXNAME, C_SVNAME, C_STATUS, C_WEIGHT, C_SCUR, C_STOT, C_COUNT };
-static const char *const col_names[C_COUNT] = { "pxname", "svname", "status",
-						"weight", "scur",   "stot" };
+/* Required columns, then the optional ones (SIZE_MAX when absent). */
+enum { C_PXNAME, C_SVNAME, C_STATUS, C_WEIGHT, C_SCUR, C_STOT, C_REQUIRED, C_ADDR = C_REQUIRED,
+       C_COUNT };
+static const char *const col_names[C_COUNT] = { "pxname", "svname", "status", "weight",
+						"scur",   "stot",   "addr" };
+
+/* Optional columns: the response counters (absent or short rows: -1). */
+enum { H_1XX, H_2XX, H_3XX, H_4XX, H_5XX, H_OTHER, H_COUNT };
+static const char *const hrsp_names[H_COUNT] = { "hrsp_1xx", "hrsp_2xx", "hrsp_3xx",
+						 "hrsp_4xx", "hrsp_5xx", "hrsp_other" };
+
+/* hrsp_find: the index of each hrsp_* column in the header f, or SIZE_MAX. */
+static void hrsp_find(const struct fields *f, size_t hcol[H_COUNT])
+{
+	for (size_t c = 0; c < H_COUNT; c++) {
+		hcol[c] = SIZE_MAX;
+		for (size_t i = 0; i < f->n; i++)
+			if (strcmp(field(f, i), hrsp_names[c]) == 0) {
+				hcol[c] = i;
+				break;
+			}
+	}
+}
+
+/* hrsp_fill: s's response counters from the row f. */
+static void hrsp_fill(struct hap_server *s, const struct fields *f, const size_t hcol[H_COUNT])
+{
+	long long v[H_COUNT];
+	for (size_t c = 0; c < H_COUNT; c++)
+		v[c] = hcol[c] < f->n ? num_field(field(f, hcol[c])) : -1;
+	s->hrsp_1xx = v[H_1XX];
+	s->hrsp_2xx = v[H_2XX];
+	s->hrsp_3xx = v[H_3XX];
+	s->hrsp_4xx = v[H_4XX];
+	s->hrsp_5xx = v[H_5XX];
+	s->hrsp_other = v[H_OTHER];
+}
 
 int hap_parse_stat(const char *text, size_t len, const char *backend, struct hap_server **out,
 		   size_t *n, struct strbuf *err)
 {
 	struct fields f = { SB_INIT, NULL, 0, 0 };
 	size_t col[C_COUNT], need = 0, nv = 0, av = 0, lineno = 0;
+	size_t hcol[H_COUNT];
 	struct hap_server *v = NULL;
 	int have_header = 0, rc = 0;
 	const char *p = text, *end = text + len;
@@ -514,15 +637,20 @@ int hap_parse_stat(const char *text, size_t len, const char *backend, struct hap
 				for (i = 0; i < f.n; i++)
 					if (strcmp(field(&f, i), col_names[c]) == 0)
 						break;
+				if (i == f.n && c >= C_REQUIRED) {
+					col[c] = SIZE_MAX;
+					continue;
+				}
 				if (i == f.n) {
 					rc = fail(err, "haproxy 'show stat' answer has no column '%s'",
 						  col_names[c]);
 					goto done;
 				}
 				col[c] = i;
-				if (i + 1 > need)
+				if (c < C_REQUIRED && i + 1 > need)
 					need = i + 1;
 			}
+			hrsp_find(&f, hcol);
 			have_header = 1;
 			p = next;
 			continue;
@@ -555,6 +683,10 @@ int hap_parse_stat(const char *text, size_t len, const char *backend, struct hap
 		s->weight = w > INT_MAX ? -1 : (int)w;
 		s->scur = num_field(field(&f, col[C_SCUR]));
 		s->stot = num_field(field(&f, col[C_STOT]));
+		hrsp_fill(s, &f, hcol);
+		s->addr = col[C_ADDR] < f.n && *field(&f, col[C_ADDR])
+				  ? xstrdup(field(&f, col[C_ADDR]))
+				  : NULL;
 	}
 	if (!have_header)
 		rc = fail(err, "haproxy 'show stat' answer has no '# pxname,...' header");

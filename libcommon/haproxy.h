@@ -57,6 +57,12 @@ struct hap_server {
 	int weight;           /* effective weight, -1 when the column is empty */
 	long long scur;       /* current sessions, -1 when empty */
 	long long stot;       /* total sessions so far, -1 when empty */
+	/* HTTP responses so far by status class (hrsp_1xx..hrsp_5xx,
+	 * hrsp_other): -1 when the column is absent or empty (mode tcp). */
+	long long hrsp_1xx, hrsp_2xx, hrsp_3xx, hrsp_4xx, hrsp_5xx, hrsp_other;
+	char *addr;           /* "addr" column, "127.0.0.1:8080" or "[::1]:8080" as
+				 HAProxy wrote it; NULL when the column is absent
+				 (HAProxy before 1.9) or empty */
 };
 
 /* hap_state_name: "ready", "drain" or "maint". */
@@ -101,6 +107,24 @@ int hap_set_state(const char *addr, const char *backend, const char *server,
 		  enum hap_state st, int timeout_ms, struct strbuf *err);
 
 /*
+ * hap_set_addr: `set server BACKEND/SERVER addr HOST port PORT`, which
+ * points a server (typically one of a server-template, kept in MAINT)
+ * at an instance. host must be a numeric IPv4 or IPv6 address (HAProxy
+ * resolves no names here: "localhost" is its "Invalid addr" error);
+ * [::1] and ::1 are both accepted. port must be 1..65535 (HAProxy would
+ * take 0 and wrap 99999 around, so both are refused before sending).
+ * Unlike the other setters HAProxy answers a text on success too:
+ * "IP changed from 'A' to 'B'" or "no need to change the addr", then
+ * ", port changed from 'P' to 'Q'" or ", no need to change the port",
+ * then " by 'stats socket command'". Only such an answer is success;
+ * anything else ("Invalid addr ...", "No such server.", a port HAProxy
+ * refuses, even after an address it did change) is the error. The
+ * server's state and weight are not changed.
+ */
+int hap_set_addr(const char *addr, const char *backend, const char *server, const char *host,
+		 int port, int timeout_ms, struct strbuf *err);
+
+/*
  * hap_servers: the servers of backend (NULL: of every backend) from `show
  * stat` (`show stat BACKEND 4 -1` when one is named, so an unknown backend
  * is HAProxy's "No such proxy." error). FRONTEND and BACKEND summary rows
@@ -110,16 +134,20 @@ int hap_set_state(const char *addr, const char *backend, const char *server,
 int hap_servers(const char *addr, const char *backend, struct hap_server **out, size_t *n,
 		int timeout_ms, struct strbuf *err);
 
-/* hap_servers_free: free an array from hap_servers or hap_parse_stat. */
+/* hap_servers_free: free an array from hap_servers or hap_parse_stat
+ * (every string of every server, addr included, then the array). */
 void hap_servers_free(struct hap_server *v, size_t n);
 
 /*
  * hap_parse_stat: read len bytes of `show stat` CSV (the "# pxname,..."
  * header line names the columns, which are found by name, so columns
  * added by later HAProxy versions do not matter; quoted fields with ""
- * are read as CSV). Keeps server rows of backend (NULL: all), skipping
+ * are read as CSV; "addr" is optional, every other column used is
+ * required). Keeps server rows of backend (NULL: all), skipping
  * FRONTEND and BACKEND rows; a blank line ends the table. Fails for a
  * missing header or column, or a row shorter than the columns it needs.
+ * The hrsp_* columns are optional: absent, or past the end of a row,
+ * they read as -1.
  * Ownership as for hap_servers.
  */
 int hap_parse_stat(const char *text, size_t len, const char *backend, struct hap_server **out,

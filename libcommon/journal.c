@@ -22,6 +22,8 @@
 struct journal {
 	int fd;
 	int broken;             /* a failed append could not be undone */
+	int dirty;              /* lines written since the last sync */
+	off_t synced;           /* the file's length at the last sync */
 	char *path;
 	struct strbuf buf;      /* the line being appended, with its newline */
 };
@@ -198,7 +200,7 @@ struct journal *journal_open(const char *path, struct strbuf *err)
 	return j;
 }
 
-int journal_append(struct journal *j, const char *line, size_t len, struct strbuf *err)
+int journal_write(struct journal *j, const char *line, size_t len, struct strbuf *err)
 {
 	if (j->broken)
 		return fail(err, EIO, "cannot append to journal '%s': a failed write left it "
@@ -218,6 +220,8 @@ int journal_append(struct journal *j, const char *line, size_t len, struct strbu
 	if (start < 0)
 		return fail(err, errno, "cannot append to journal '%s': %s", j->path,
 			    strerror(errno));
+	if (!j->dirty)
+		j->synced = start;
 	const char *p = j->buf.buf;
 	size_t left = j->buf.len;
 	int e = 0;
@@ -230,13 +234,36 @@ int journal_append(struct journal *j, const char *line, size_t len, struct strbu
 			left -= (size_t)n;
 		}
 	}
-	if (!e && fdatasync(j->fd) < 0)
-		e = errno;
-	if (!e)
+	if (!e) {
+		j->dirty = 1;
 		return 0;
-	if (ftruncate(j->fd, start) < 0 || fdatasync(j->fd) < 0)
+	}
+	if (ftruncate(j->fd, start) < 0)
 		j->broken = 1;
 	return fail(err, e, "cannot append to journal '%s': %s", j->path, strerror(e));
+}
+
+int journal_sync(struct journal *j, struct strbuf *err)
+{
+	if (!j->dirty)
+		return 0;
+	if (fdatasync(j->fd) == 0) {
+		j->dirty = 0;
+		return 0;
+	}
+	int e = errno;
+	/* What is not on disk must not be acted on: cut it off. */
+	if (ftruncate(j->fd, j->synced) < 0 || fdatasync(j->fd) < 0)
+		j->broken = 1;
+	j->dirty = 0;
+	return fail(err, e, "cannot append to journal '%s': %s", j->path, strerror(e));
+}
+
+int journal_append(struct journal *j, const char *line, size_t len, struct strbuf *err)
+{
+	if (journal_write(j, line, len, err) < 0)
+		return -1;
+	return journal_sync(j, err);
 }
 
 int journal_close(struct journal *j, struct strbuf *err)

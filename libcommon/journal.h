@@ -47,6 +47,20 @@ struct journal *journal_open(const char *path, struct strbuf *err);
 int journal_append(struct journal *j, const char *line, size_t len, struct strbuf *err);
 
 /*
+ * journal_write and journal_sync: journal_append in two halves, for a
+ * writer that appends to many journals and syncs them together (group
+ * commit: on ext4 the first fdatasync commits the others' lines too, so
+ * the rest return at once). journal_write checks and writes one line
+ * without syncing; on a failed write the file is cut back to where the
+ * line began. journal_sync fdatasyncs what was written since the last
+ * sync (nothing to do: 0); if that fails, every line written since is
+ * cut off (they were never durable, so must never be acted on) and -1
+ * is returned with errno and err set. Act on a line only after the sync.
+ */
+int journal_write(struct journal *j, const char *line, size_t len, struct strbuf *err);
+int journal_sync(struct journal *j, struct strbuf *err);
+
+/*
  * journal_close: close and free j (NULL is fine). Returns 0, or -1 with
  * errno and err set if close reported an error.
  */

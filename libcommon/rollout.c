@@ -1,7 +1,7 @@
 /*
  * rollout.c: rolling-update batches, canary step lists, their minimum
- * duration and weights approximated by instance counts (rules in
- * rollout.h).
+ * duration, weights approximated by instance counts and per-instance
+ * weights for a proxy's split (rules in rollout.h).
  *
  * Percentages are resolved in 64-bit integers, never floating point,
  * so 25 % of 10 is exactly 2.5 before rounding and the result does not
@@ -320,4 +320,51 @@ int ro_replica_weights(int replicas, int weight, struct ro_weights *out, struct 
 	double total = (double)out->canary + out->stable;
 	out->effective = out->canary ? 100.0 * out->canary / total : 0.0;
 	return 0;
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+	while (b) {
+		int64_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* v * max / top rounded to the nearest (halves up), at least 1 if v > 0. */
+static int scale_weight(int64_t v, int64_t top, int max)
+{
+	if (v <= 0)
+		return 0;
+	int64_t w = v <= INT64_MAX / 2 / max ? (v * max + top / 2) / top
+					    : (int64_t)((double)v * max / (double)top + 0.5);
+	return w < 1 ? 1 : w > max ? max : (int)w;
+}
+
+void ro_split_weights(int pct, int ncanary, int nstable, int max, int *canary_w, int *stable_w)
+{
+	pct = pct < 0 ? 0 : pct > 100 ? 100 : pct;
+	max = max < 1 ? 1 : max;
+	int64_t nc = ncanary > 0 ? ncanary : 0, ns = nstable > 0 ? nstable : 0;
+	/* The sides' shares: none without instances. */
+	int64_t c = nc ? pct : 0, s = ns ? 100 - pct : 0;
+	/* Per-instance: share / count, put over a common denominator. */
+	if (c && s) {
+		c *= ns;
+		s *= nc;
+	}
+	int64_t g = gcd64(c, s);
+	if (g > 1) {
+		c /= g;
+		s /= g;
+	}
+	int64_t top = c > s ? c : s;
+	if (top > max) {
+		*canary_w = scale_weight(c, top, max);
+		*stable_w = scale_weight(s, top, max);
+	} else {
+		*canary_w = (int)c;
+		*stable_w = (int)s;
+	}
 }

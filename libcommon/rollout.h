@@ -191,4 +191,32 @@ struct ro_weights {
  */
 int ro_replica_weights(int replicas, int weight, struct ro_weights *out, struct strbuf *err);
 
+/*
+ * ro_split_weights: per-instance weights for a proxy that splits by
+ * weight (HAProxy, nginx), putting pct % of the traffic on ncanary
+ * instances and the rest on nstable, every instance of a side getting
+ * the same weight. The ideal pair is canary_w = pct * nstable and
+ * stable_w = (100 - pct) * ncanary, reduced by their gcd (20 %, 1
+ * canary, 6 stable: 120 : 80 = 3 : 2, so 3 / (3 + 6 * 2) = 20 %). If
+ * the larger then exceeds max, both are scaled by max / larger and
+ * rounded to the nearest integer (halves up), the larger becoming max,
+ * and a side with a share above 0 never goes below 1. pct 0 gives
+ * canary 0, pct 100 gives stable 0, and a side with no instances gets
+ * 0 (the other, if it has a share, then gets 1). pct is clamped to
+ * 0..100, max below 1 counts as 1, negative counts as 0. Never fails.
+ *
+ * The share achieved, ncanary * canary_w / (ncanary * canary_w +
+ * nstable * stable_w), is exact when no scaling was needed. After
+ * scaling, with w the smaller of the two weights, it is off by at most
+ * 12.5 / (w - 0.5) percentage points (rounding moves w by at most half a
+ * unit, and the share moves at most a quarter as fast as the log of the
+ * weight ratio): under 0.05 points when w is about 250, 25 points at
+ * worst when w is 1. When the ideal ratio is beyond 1 : max (e.g. 1 %
+ * on 1000 canaries beside 1 stable, max 256) the smaller side is held at
+ * 1 and the canary share cannot go below ncanary / (ncanary + max *
+ * nstable) (or above its mirror): more instances on the small side, or a
+ * larger max, are then the only way closer.
+ */
+void ro_split_weights(int pct, int ncanary, int nstable, int max, int *canary_w, int *stable_w);
+
 #endif

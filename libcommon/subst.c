@@ -102,6 +102,16 @@ bool subst_has(const char *s)
 	return false;
 }
 
+/* What messages call the two kinds of names (subst_words). */
+static const char *word_value = "configuration value";
+static const char *word_activity = "activity";
+
+void subst_words(const char *value, const char *activity)
+{
+	word_value = value;
+	word_activity = activity;
+}
+
 /* A syntax problem of a piece (unterminated, empty name, empty activity)
  * into msg; false when there is none. */
 static bool piece_problem(const char *s, const struct piece *pc, struct strbuf *msg)
@@ -119,7 +129,7 @@ static bool piece_problem(const char *s, const struct piece *pc, struct strbuf *
 		return true;
 	}
 	if (pc->out && pc->namelen == 0) {
-		sb_addf(msg, "'%.*s': no activity name", (int)pc->len, pc->text);
+		sb_addf(msg, "'%.*s': no %s name", (int)pc->len, pc->text, word_activity);
 		return true;
 	}
 	return false;
@@ -160,7 +170,7 @@ static const cJSON *lookup(struct apply *a, const struct piece *pc)
 					 ? cJSON_GetObjectItemCaseSensitive(a->config, a->name.buf)
 					 : NULL;
 		if (!v)
-			add_reason(a, "'%.*s': no configuration value '%s'", (int)pc->len, pc->text,
+			add_reason(a, "'%.*s': no %s '%s'", (int)pc->len, pc->text, word_value,
 				   a->name.buf);
 		return v;
 	}
@@ -168,8 +178,8 @@ static const cJSON *lookup(struct apply *a, const struct piece *pc)
 				 ? cJSON_GetObjectItemCaseSensitive(a->outputs, a->name.buf)
 				 : NULL;
 	if (!o) {
-		add_reason(a, "'%.*s': activity '%s' has not run", (int)pc->len, pc->text,
-			   a->name.buf);
+		add_reason(a, "'%.*s': %s '%s' has not run", (int)pc->len, pc->text,
+			   word_activity, a->name.buf);
 		return NULL;
 	}
 	char *ptr = xstrndup(pc->ptr, pc->ptrlen);
@@ -322,14 +332,14 @@ static void check_string(struct check *c, const char *s)
 			sb_add(&name, pc.name, pc.namelen);
 			const char *near = NULL;
 			if (pc.out && !is_known(c, name.buf)) {
-				sb_addf(&msg, "'%.*s': no activity '%s' runs before this one",
-					(int)pc.len, pc.text, name.buf);
+				sb_addf(&msg, "'%.*s': no %s '%s' runs before this one",
+					(int)pc.len, pc.text, word_activity, name.buf);
 				near = suggest_closest(name.buf, c->known, c->nknown);
 			} else if (!pc.out && c->config &&
 				   !(cJSON_IsObject(c->config) &&
 				     cJSON_GetObjectItemCaseSensitive(c->config, name.buf))) {
-				sb_addf(&msg, "'%.*s': no configuration value '%s'", (int)pc.len,
-					pc.text, name.buf);
+				sb_addf(&msg, "'%.*s': no %s '%s'", (int)pc.len, pc.text,
+					word_value, name.buf);
 				near = suggest_closest(name.buf, c->names, c->nnames);
 			} else {
 				continue;

@@ -67,6 +67,14 @@ cJSON *subst_apply(const cJSON *in, const cJSON *config, const cJSON *outputs,
 int subst_check(struct cfg *cfg, const cJSON *node, const char *ptr, const cJSON *config,
 		const char *const *known);
 
+/*
+ * subst_words: what messages call a `${name}` and the ACTIVITY of a
+ * `${out:...}`, for a tool whose users know them by other names
+ * (ofs-saga: "data value" and "step"); the defaults are "configuration
+ * value" and "activity". The strings must outlive every later call.
+ */
+void subst_words(const char *value, const char *activity);
+
 /* subst_has: whether s holds a `${` that is not the literal `$${`, that
  * is, whether subst_apply would do more than copy it (or complain). */
 bool subst_has(const char *s);

@@ -389,16 +389,6 @@ fail:
 
 /* ---- commands and hooks ----------------------------------------------- */
 
-static char **argv_dup(const cJSON *arr)
-{
-	size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
-	char **argv = xcalloc(n + 1, sizeof(*argv));
-	const cJSON *e;
-	cJSON_ArrayForEach (e, arr)
-		argv[i++] = xstrdup(e->valuestring);
-	return argv;
-}
-
 static void argv_free(char **argv)
 {
 	if (!argv)
@@ -406,61 +396,6 @@ static void argv_free(char **argv)
 	for (char **a = argv; *a; a++)
 		free(*a);
 	free(argv);
-}
-
-/*
- * get_command: key is a command: a non-empty argv array of strings whose
- * first element is not empty, or a non-empty string for /bin/sh -c. On
- * success one of *argv (an allocated copy) and *shell (allocated) is set.
- * Returns as the cfg getters.
- */
-static int get_command(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
-		       bool required, char ***argv, char **shell)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	if (!v) {
-		if (!required)
-			return 0;
-		char *q = qs(key);
-		cfg_error(cfg, ptr, "missing required key %s", q);
-		free(q);
-		return -1;
-	}
-	const char *cptr = cfg_ptr_key(cfg, ptr, key);
-	if (cJSON_IsString(v)) {
-		if (!*v->valuestring) {
-			cfg_error(cfg, cptr, "must not be empty");
-			return -1;
-		}
-		*shell = xstrdup(v->valuestring);
-		return 1;
-	}
-	if (!cJSON_IsArray(v)) {
-		error_got(cfg, cptr, "an argv array of strings or a shell command string", v);
-		return -1;
-	}
-	if (!v->child) {
-		cfg_error(cfg, cptr, "must not be empty");
-		return -1;
-	}
-	int bad = 0;
-	size_t i = 0;
-	const cJSON *e;
-	cJSON_ArrayForEach (e, v) {
-		const char *eptr = cfg_ptr_index(cfg, cptr, i);
-		const char *s = NULL;
-		if (cfg_get_string(cfg, e, eptr, NULL, true, &s) != 1) {
-			bad = 1;
-		} else if (i == 0 && !*s) {
-			cfg_error(cfg, eptr, "the program name must not be empty");
-			bad = 1;
-		}
-		i++;
-	}
-	if (bad)
-		return -1;
-	*argv = argv_dup(v);
-	return 1;
 }
 
 /* ---- checks ----------------------------------------------------------- */
@@ -985,7 +920,7 @@ static void resolve_exec(struct cfg *cfg, const struct layers *l, const struct i
 	/* Required of every instance, not of the service's check alone:
 	 * the instances may each give their own. */
 	if (pick(l, "command", &obj, &ptr))
-		get_command(cfg, obj, ptr, "command", true, &tmpl, &shell);
+		cfg_get_command(cfg, obj, ptr, "command", true, &tmpl, &shell);
 	else if (in)
 		cfg_error(cfg, kind_ptr, "missing required key 'command' for an exec check");
 	cJSON *env = NULL;
@@ -1409,9 +1344,9 @@ static void parse_service(struct topology *t, struct cfg *cfg, const char *name,
 	}
 
 	struct topo_recovery *r = &svc->recovery;
-	get_command(cfg, obj, sptr, "start", false, &r->start, &r->start_shell);
-	get_command(cfg, obj, sptr, "stop", false, &r->stop, &r->stop_shell);
-	get_command(cfg, obj, sptr, "restart", false, &r->restart, &r->restart_shell);
+	cfg_get_command(cfg, obj, sptr, "start", false, &r->start, &r->start_shell);
+	cfg_get_command(cfg, obj, sptr, "stop", false, &r->stop, &r->stop_shell);
+	cfg_get_command(cfg, obj, sptr, "restart", false, &r->restart, &r->restart_shell);
 	parse_recovery(cfg, obj, sptr, r);
 }
 

@@ -51,17 +51,6 @@ teardown() {
 }
 
 
-# free_port: a TCP port of 127.0.0.1 that nothing listens on.
-free_port() {
-	local p
-	for ((;;)); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (: <>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-}
 
 # on_shop TEXT: TEXT with the paths of the manual's examples pointed at
 # this file's shop and this test's files and port.

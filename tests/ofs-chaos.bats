@@ -7,7 +7,7 @@
 # four kinds of faults live and `recover --all` undoing them, signals,
 # outputs feeding later activities, background activities, the ledger
 # refusing overlapping runs, the Markdown report, the dry run, and the
-# catalog picker, the README session and the demo. The examples of
+# catalog picker and the README session (`make demo` is tests/demo.bats). The examples of
 # man/ofs-chaos.1 are run by tests/ofs-chaos-man.bats.
 #
 # One shop runs for the whole file; teardown heals it, ends every
@@ -491,7 +491,7 @@ setup_catalog() {
 	assert_output "ofs-chaos: cannot open catalog '/nonexistent': No such file or directory"
 }
 
-# ---- the README and the demo ----------------------------------------------------
+# ---- the README --------------------------------------------------------------------
 
 @test "the README's ofs-chaos session works as written" {
 	local tree=$BATS_TEST_TMPDIR/tree
@@ -512,13 +512,3 @@ setup_catalog() {
 	assert_line "listen 8080"
 }
 
-@test "make demo runs an experiment and shows its verdict and report" {
-	run -0 bash "$OFS_TOP/examples/demo.sh"
-	assert_line "== ofs-chaos: kill a payments instance while ofs-health heals the shop =="
-	assert_line --regexp '^  method kill-one-payments: succeeded \(payments-[12], pid [0-9]+\)$'
-	assert_line --regexp '^  hypothesis after: deviated \(payments-healthy: state degraded'
-	assert_line "  hypothesis after: held"
-	assert_line --regexp '^  verdict: completed, recovered in [0-9.]+ s \(RTO 30 s, met: true\)$'
-	assert_line "    | status | **completed** |"
-	assert_line "demo: done"
-}

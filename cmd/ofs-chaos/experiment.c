@@ -128,21 +128,6 @@ static void type_error(struct cfg *cfg, const char *ptr, const char *want, const
 	sb_release(&got);
 }
 
-/* A string that must not be empty: cfg_get_string's returns. */
-static int get_name(struct cfg *cfg, const cJSON *obj, const char *ptr, const char *key,
-		    bool required, const char **out)
-{
-	const char *s = NULL;
-	int r = cfg_get_string(cfg, obj, ptr, key, required, &s);
-	if (r == 1 && !*s) {
-		cfg_error(cfg, cfg_ptr_key(cfg, ptr, key), "must not be empty");
-		return -1;
-	}
-	if (r == 1)
-		*out = s;
-	return r;
-}
-
 static bool is_deferred(const cJSON *v)
 {
 	return cJSON_IsString(v) && subst_has(v->valuestring);
@@ -257,7 +242,7 @@ static void check_process(struct cfg *cfg, const cJSON *prov, const char *pp)
 	};
 	cfg_check_keys(cfg, prov, pp, keys);
 	const char *s;
-	get_name(cfg, prov, pp, "path", true, &s);
+	cfg_get_text(cfg, prov, pp, "path", true, &s);
 	const cJSON *args = cJSON_GetObjectItemCaseSensitive(prov, "arguments");
 	const char *ap = cfg_ptr_key(cfg, pp, "arguments");
 	if (cJSON_IsArray(args)) {
@@ -271,7 +256,7 @@ static void check_process(struct cfg *cfg, const cJSON *prov, const char *pp)
 	int64_t ns;
 	get_dur(cfg, prov, pp, "timeout", false, true, &ns);
 	check_string_map(cfg, prov, pp, "env", false);
-	get_name(cfg, prov, pp, "cwd", false, &s);
+	cfg_get_text(cfg, prov, pp, "cwd", false, &s);
 }
 
 static bool has_prefix_ci(const char *s, const char *prefix)
@@ -336,8 +321,8 @@ static void check_health(struct cfg *cfg, const cJSON *prov, const char *pp)
 					    NULL };
 	cfg_check_keys(cfg, prov, pp, keys);
 	const char *svc = NULL, *inst = NULL;
-	get_name(cfg, prov, pp, "service", false, &svc);
-	get_name(cfg, prov, pp, "instance", false, &inst);
+	cfg_get_text(cfg, prov, pp, "service", false, &svc);
+	cfg_get_text(cfg, prov, pp, "instance", false, &inst);
 	if (svc && inst)
 		cfg_error(cfg, pp, "give 'service' or 'instance', not both");
 	const cJSON *expect = cJSON_GetObjectItemCaseSensitive(prov, "expect");
@@ -476,7 +461,7 @@ static void declare(struct loader *L, struct slot *s)
 	bool type_ok = cfg_get_enum(cfg, s->node, ptr, "type", true, act_types, &type) == 1;
 	a->type = (enum act_type)type;
 	const char *name = NULL;
-	if (get_name(cfg, s->node, ptr, "name", true, &name) == 1) {
+	if (cfg_get_text(cfg, s->node, ptr, "name", true, &name) == 1) {
 		a->name = name;
 		struct slot *first = ht_get(L->decls, name);
 		if (first) {
@@ -528,7 +513,7 @@ static void collect(struct loader *L, const cJSON *list, const char *ptr, enum w
 			static const char *const keys[] = { "ref", NULL };
 			cfg_check_keys(cfg, c, s->ptr, keys);
 			const char *ref = NULL;
-			if (get_name(cfg, c, s->ptr, "ref", true, &ref) == 1)
+			if (cfg_get_text(cfg, c, s->ptr, "ref", true, &ref) == 1)
 				s->ref = ref;
 			continue;
 		}
@@ -674,7 +659,7 @@ static void load_configuration(struct loader *L, const cJSON *root, const char *
 				static const char *const keys[] = { "type", "key", "default", NULL };
 				cfg_check_keys(cfg, m, mp, keys);
 				const char *var = NULL;
-				if (get_name(cfg, m, mp, "key", true, &var) != 1)
+				if (cfg_get_text(cfg, m, mp, "key", true, &var) != 1)
 					continue;
 				const char *value = getenv(var);
 				const cJSON *def = cJSON_GetObjectItemCaseSensitive(m, "default");
@@ -741,7 +726,7 @@ static void load_meta(struct loader *L, const cJSON *root)
 	const char *s;
 	cfg_get_string(cfg, root, "", "version", false, &s);
 	e->title = "";
-	get_name(cfg, root, "", "title", true, &e->title);
+	cfg_get_text(cfg, root, "", "title", true, &e->title);
 	e->description = "";
 	cfg_get_string(cfg, root, "", "description", true, &e->description);
 
@@ -772,7 +757,7 @@ static void load_meta(struct loader *L, const cJSON *root)
 			const char *xp = cfg_ptr_index(cfg, "/extensions", i);
 			cJSON *obj;
 			if (cfg_get_object(cfg, x, xp, NULL, true, &obj) == 1)
-				get_name(cfg, x, xp, "name", true, &s);
+				cfg_get_text(cfg, x, xp, "name", true, &s);
 		}
 	}
 	cfg_get_object(cfg, root, "", "secrets", false, &secrets);
@@ -783,7 +768,7 @@ static void load_meta(struct loader *L, const cJSON *root)
 	L->interval_set = cJSON_GetObjectItemCaseSensitive(root, "interval") != NULL;
 	get_dur_now(L, root, "", "interval", true, &e->interval_ns);
 	const char *topo = NULL;
-	if (get_name(cfg, root, "", "topology", false, &topo) == 1) {
+	if (cfg_get_text(cfg, root, "", "topology", false, &topo) == 1) {
 		const char *slash = strrchr(cfg->file, '/');
 		if (topo[0] == '/' || !slash || strcmp(cfg->file, "<stdin>") == 0)
 			priv->topology = xstrdup(topo);
@@ -835,7 +820,7 @@ static void load_activities(struct loader *L, const cJSON *root)
 	if (cfg_get_object(cfg, root, "", "steady-state-hypothesis", false, &ssh) == 1) {
 		const char *hp = "/steady-state-hypothesis";
 		cfg_check_keys(cfg, ssh, hp, hyp_keys);
-		get_name(cfg, ssh, hp, "title", true, &e->hyp_title);
+		cfg_get_text(cfg, ssh, hp, "title", true, &e->hyp_title);
 		cfg_get_array(cfg, ssh, hp, "probes", false, &probes);
 		check_controls(cfg, ssh, hp);
 	}

@@ -20,6 +20,7 @@
 
 #include "chaos.h"
 #include "fault.h"
+#include "pid.h"
 #include "sig.h"
 #include "suggest.h"
 #include "timefmt.h"
@@ -312,7 +313,7 @@ int fault_commit(struct fault_op *op, struct strbuf *err)
 	else
 		cJSON_AddNullToObject(rec, "run");
 	cJSON_AddNumberToObject(rec, "pid", (double)getpid());
-	cJSON_AddNumberToObject(rec, "pid_start", (double)pidfind_self_start());
+	cJSON_AddNumberToObject(rec, "pid_start", (double)pid_self_start());
 	if (fc->experiment)
 		cJSON_AddStringToObject(rec, "experiment", fc->experiment);
 	else

@@ -4,7 +4,8 @@
  * recover.c). chaos.h holds the interfaces the rest of the tool uses;
  * this header holds the machinery behind them: the table of fault
  * kinds, one injection in progress, validation helpers, the process
- * lookups of /proc, and the ledger's readers beyond ledger_live.
+ * targets (found through libcommon's pid.h), and the ledger's readers
+ * beyond ledger_live.
  *
  * An injection goes: fault_inject validates the substituted provider
  * strictly, finds the kind, and calls its inject function with a
@@ -155,41 +156,6 @@ int ftarget_name(const cJSON *prov, const struct topology *topo, struct strbuf *
  */
 int ftarget_resolve(struct fault_ctx *fc, const cJSON *prov, struct ftarget **out, size_t *n,
 		    struct strbuf *target, cJSON *details, struct strbuf *err);
-
-/* ---- /proc (pidfind.c) ------------------------------------------------ */
-
-struct pidstat {
-	char state;              /* R, S, D, T, t, Z, X... */
-	pid_t ppid, pgrp, session;
-	uint64_t start;          /* field 22: clock ticks after boot */
-};
-
-/* pidfind_stat: read /proc/PID/stat; -1 with errno (ENOENT: no such process). */
-int pidfind_stat(pid_t pid, struct pidstat *st);
-/* pidfind_alive: pid exists, is not a zombie, and started at start
- * (start 0: any start time). */
-bool pidfind_alive(pid_t pid, uint64_t start);
-/* pidfind_self_start: this process's start time. */
-uint64_t pidfind_self_start(void);
-/*
- * pidfind_listener: the process listening on TCP port (IPv4 or IPv6, any
- * address) on this machine, among those whose descriptors we may read:
- * /proc/net/tcp{,6} give the listening sockets' inodes, /proc/PID/fd
- * the processes holding them. When several share the socket (a server
- * that forks its workers), the one whose parent does not hold it, else
- * the lowest pid. 0 and *pid, or -1 with err.
- */
-int pidfind_listener(int port, pid_t *pid, struct strbuf *err);
-/* pidfind_pidfile: the pid written in path (blanks around it allowed). */
-int pidfind_pidfile(const char *path, pid_t *pid, struct strbuf *err);
-/*
- * pidfind_group: the live (not zombie) members of process group pgid in
- * session pgid that started at or after min_start; *out is allocated
- * (free it) and the count returned.
- */
-size_t pidfind_group(pid_t pgid, uint64_t min_start, pid_t **out);
-/* pidfind_reap: reap pid if it is our child and has exited (no wait). */
-void pidfind_reap(pid_t pid);
 
 /* ---- signals by name (fault_kill.c) ----------------------------------- */
 

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "fault.h"
+#include "pid.h"
 #include "proc.h"
 #include "suggest.h"
 #include "timefmt.h"
@@ -380,7 +381,7 @@ static double wait_restart(const struct ftarget *t, size_t n, int64_t wait_ns, i
 	size_t done = 0;
 	while (done < n) {
 		const struct ftarget *x = &t[done];
-		if (!pidfind_alive(x->pid, x->start)) {
+		if (!pid_alive(x->pid, x->start)) {
 			int pass = check_passes(&x->in->check, NULL);
 			if (pass < 0)
 				return -1;

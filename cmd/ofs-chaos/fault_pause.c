@@ -14,6 +14,7 @@
 #include <signal.h>
 
 #include "fault.h"
+#include "pid.h"
 #include "timefmt.h"
 
 static const char *const keys[] = { "instance", "service", "pick", "pid_file", "pid", "duration",
@@ -37,7 +38,7 @@ static void settle(pid_t pid)
 {
 	int64_t end = mono_ms() + PAUSE_SETTLE_MS;
 	struct pidstat st;
-	while (pidfind_stat(pid, &st) == 0 && st.state != 'T' && st.state != 't' &&
+	while (pid_stat(pid, &st) == 0 && st.state != 'T' && st.state != 't' &&
 	       st.state != 'Z' && mono_ms() < end)
 		fault_sleep_ms(5);
 }
@@ -97,7 +98,7 @@ static int pause_undo(struct fault_ctx *fc, const cJSON *rec, const cJSON *undo,
 			rc = -1;
 			continue;
 		}
-		if (!pidfind_alive(pid, start)) {
+		if (!pid_alive(pid, start)) {
 			if (note->len)
 				sb_addstr(note, "; ");
 			sb_addf(note, "nothing to undo: process %ld is gone", (long)pid);

@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 
 #include "fault.h"
+#include "pid.h"
 #include "timefmt.h"
 
 static const char *const keys[] = { "cpu", "memory", "disk", "duration", NULL };
@@ -423,7 +424,7 @@ static int stress_inject(struct fault_op *op, struct strbuf *err)
 	close(go[0]);
 	close(st[1]);
 	struct pidstat ps;
-	uint64_t start = pidfind_stat(pid, &ps) == 0 ? ps.start : 0;
+	uint64_t start = pid_stat(pid, &ps) == 0 ? ps.start : 0;
 	cJSON_AddNumberToObject(op->undo, "pid", (double)pid);
 	cJSON_AddNumberToObject(op->undo, "pgid", (double)pid);
 	cJSON_AddNumberToObject(op->undo, "pid_start", (double)start);
@@ -477,7 +478,7 @@ static int stress_undo(struct fault_ctx *fc, const cJSON *rec, const cJSON *undo
 		return -1;
 	}
 	bool any = false;
-	if (pidfind_alive(pid, start)) {
+	if (pid_alive(pid, start)) {
 		any = true;
 		if (kill(-pgid, SIGKILL) < 0 && errno != ESRCH) {
 			sb_addf(err, "cannot kill process group %ld: %s", (long)pgid, strerror(errno));
@@ -486,13 +487,13 @@ static int stress_undo(struct fault_ctx *fc, const cJSON *rec, const cJSON *undo
 	}
 	int64_t end = mono_ms() + STRESS_GONE_MS;
 	for (;;) {
-		pidfind_reap(pid);
+		pid_reap(pid);
 		pid_t *left;
-		size_t n = pidfind_group(pgid, start, &left);
+		size_t n = pid_group(pgid, start, &left);
 		for (size_t i = 0; i < n; i++)
 			kill(left[i], SIGKILL);
 		free(left);
-		if (!n && !pidfind_alive(pid, start))
+		if (!n && !pid_alive(pid, start))
 			break;
 		any = true;
 		if (mono_ms() >= end) {

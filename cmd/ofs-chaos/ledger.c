@@ -22,6 +22,7 @@
 
 #include "chaos.h"
 #include "fault.h"
+#include "pid.h"
 #include "hash.h"
 #include "journal.h"
 #include "jw.h"
@@ -258,5 +259,5 @@ bool ledger_owner_alive(const cJSON *rec)
 			     (uint64_t)start->valuedouble : 0;
 	if (!s)
 		return false; /* no start time: the pid alone proves nothing */
-	return pidfind_alive((pid_t)pid->valuedouble, s);
+	return pid_alive((pid_t)pid->valuedouble, s);
 }

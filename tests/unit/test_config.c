@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "proc.h"
 #include "strbuf.h"
 #include "tap.h"
 
@@ -534,6 +535,132 @@ static void test_files(void)
 	sb_release(&want);
 }
 
+/* ---- commands (hooks) ------------------------------------------------- */
+
+static const struct {
+	const char *name, *json, *key;
+	bool required;
+	int want_r;
+	const char *want_err;  /* "" when valid */
+	const char *want_argv; /* the argv joined by '|', or the shell string; NULL: none */
+	bool shell;
+} command_cases[] = {
+	{ "an argv array", "{\"c\": [\"bin/x\", \"--port\", \"{port}\"]}", "c", false, 1,
+	  "",
+	  "bin/x|--port|{port}", false },
+	{ "a shell string", "{\"c\": \"exec x --port \\\"$OFS_PORT\\\"\"}", "c", true, 1,
+	  "",
+	  "exec x --port \"$OFS_PORT\"", true },
+	{ "one element", "{\"c\": [\"true\"]}", "c", true, 1,
+	  "",
+	  "true", false },
+	{ "empty strings after the program are fine", "{\"c\": [\"echo\", \"\"]}", "c", false, 1,
+	  "",
+	  "echo|", false },
+	{ "absent, not required", "{}", "c", false, 0,
+	  "",
+	  NULL, false },
+	{ "absent, required", "{}", "c", true, -1,
+	  "c.json: missing required key 'c'\n",
+	  NULL, false },
+	{ "an empty string", "{\"c\": \"\"}", "c", false, -1,
+	  "c.json: /c: must not be empty\n",
+	  NULL, false },
+	{ "an empty array", "{\"c\": []}", "c", false, -1,
+	  "c.json: /c: must not be empty\n",
+	  NULL, false },
+	{ "an empty program name", "{\"c\": [\"\", \"x\"]}", "c", false, -1,
+	  "c.json: /c/0: the program name must not be empty\n",
+	  NULL, false },
+	{ "elements that are not strings", "{\"c\": [\"x\", 5, null]}", "c", false, -1,
+	  "c.json: /c/1: must be a string, got number 5\n" "c.json: /c/2: must be a string, got null\n",
+	  NULL, false },
+	{ "a number", "{\"c\": 5}", "c", false, -1,
+	  "c.json: /c: must be an argv array of strings or a shell command string, got number 5\n",
+	  NULL, false },
+	{ "an object", "{\"c\": {\"argv\": []}}", "c", false, -1,
+	  "c.json: /c: must be an argv array of strings or a shell command string, got object\n",
+	  NULL, false },
+	{ "a key with / and ~ is escaped in the pointer", "{\"a/b~\": 1}", "a/b~", false, -1,
+	  "c.json: /a~1b~0: must be an argv array of strings or a shell command string, got number 1\n",
+	  NULL, false },
+};
+
+static void test_command(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(command_cases); i++) {
+		struct cfg c;
+		struct strbuf err = SB_INIT;
+		const char *json = command_cases[i].json;
+		is_int(cfg_parse_string("c.json", json, strlen(json), &c, &err), 0, "parses");
+		char **argv = NULL;
+		char *shell = NULL;
+		int r = cfg_get_command(&c, c.root, "", command_cases[i].key, command_cases[i].required,
+					&argv, &shell);
+		is_int(r, command_cases[i].want_r, command_cases[i].name);
+		is_str(c.errors.buf, command_cases[i].want_err, command_cases[i].name);
+		struct strbuf got = SB_INIT;
+		for (size_t k = 0; argv && argv[k]; k++)
+			sb_addf(&got, "%s%s", k ? "|" : "", argv[k]);
+		if (shell)
+			sb_addstr(&got, shell);
+		if (command_cases[i].want_argv) {
+			is_str(got.buf, command_cases[i].want_argv, command_cases[i].name);
+			ok(command_cases[i].shell ? shell && !argv : argv && !shell,
+			   "%s: exactly one of argv and shell", command_cases[i].name);
+		} else {
+			ok(!argv && !shell, "%s: nothing set", command_cases[i].name);
+		}
+		proc_argv_free(argv);
+		free(shell);
+		sb_release(&got);
+		sb_release(&err);
+		cfg_free(&c);
+	}
+
+	/* key NULL checks the node itself; a NULL parent is left alone. */
+	struct cfg c;
+	const char *json = "{\"hooks\": [[\"a\", \"b\"], \"\"]}";
+	is_int(cfg_parse_string("c.json", json, strlen(json), &c, NULL), 0, "parses");
+	cJSON *hooks = cJSON_GetObjectItemCaseSensitive(c.root, "hooks");
+	char **argv = NULL;
+	char *shell = NULL;
+	is_int(cfg_get_command(&c, hooks->child, "/hooks/0", NULL, true, &argv, &shell), 1,
+	       "key NULL: the node itself");
+	ok(argv && strcmp(argv[1], "b") == 0 && !argv[2], "its argv");
+	is_int(cfg_get_command(&c, hooks->child->next, "/hooks/1", NULL, true, &argv, &shell), -1,
+	       "key NULL: an empty string");
+	is_str(c.errors.buf, "c.json: /hooks/1: must not be empty\n", "named by the node's pointer");
+	is_int(cfg_get_command(&c, NULL, "/x", "c", true, &argv, &shell), 0, "a NULL parent gives 0");
+	proc_argv_free(argv);
+	cfg_free(&c);
+}
+
+/* cfg_get_text: a string, and not an empty one. */
+static void test_text(void)
+{
+	const char *doc = "{\"name\": \"cart\", \"empty\": \"\", \"n\": 1, \"list\": [\"\"]}";
+	struct cfg c;
+	const char *s = "unset";
+	is_int(cfg_parse_string("t.json", doc, strlen(doc), &c, NULL), 0, "the text document parses");
+	is_int(cfg_get_text(&c, c.root, "", "name", true, &s), 1, "get_text of a word");
+	is_str(s, "cart", "and its value");
+	is_int(cfg_get_text(&c, c.root, "", "absent", false, &s), 0, "an optional absent text is 0");
+	is_str(s, "cart", "and leaves the output alone");
+	is_int(cfg_get_text(&c, c.root, "", "empty", true, &s), -1, "an empty string is an error");
+	is_str(s, "cart", "which leaves the output alone");
+	is_int(cfg_get_text(&c, c.root, "", "n", true, &s), -1, "a number is not a text");
+	is_int(cfg_get_text(&c, cJSON_GetArrayItem(cJSON_GetObjectItem(c.root, "list"), 0),
+			    "/list/0", NULL, true, &s),
+	       -1, "an empty array element is an error");
+	is_str(c.errors.buf,
+	       "t.json: /empty: must not be empty\n"
+	       "t.json: /n: must be a string, got number 1\n"
+	       "t.json: /list/0: must not be empty\n",
+	       "each named by its pointer");
+	cfg_free(&c);
+}
+
 int main(void)
 {
 	test_syntax();
@@ -542,5 +669,7 @@ int main(void)
 	test_all_at_once();
 	test_suggestions();
 	test_files();
+	test_command();
+	test_text();
 	return tap_done();
 }

@@ -70,6 +70,22 @@ static void test_parse(void)
 		is_int(v[2].scur, -1, "parse: empty scur is -1");
 		is_str(v[3].status, "no check", "parse: status before CRLF");
 		is_int(v[3].stot, 1, "parse: last column before CR");
+		ok(v[0].addr == NULL, "parse: no addr column, addr NULL");
+	}
+	hap_servers_free(v, n);
+
+	static const char addr_text[] = "# pxname,svname,scur,stot,status,weight,addr,cookie\n"
+					"be,s1,0,0,MAINT,1,127.0.0.1:1,\n"
+					"be,s2,0,0,UP,1,[::1]:8080,c\n"
+					"be,s3,0,0,UP,1,,\n"
+					"be,s4,0,0,UP,1\n";
+	ok(hap_parse_stat(addr_text, strlen(addr_text), "be", &v, &n, &err) == 0,
+	   "parse: a table with an addr column (%s)", err.buf);
+	if (is_int((long long)n, 4, "parse: addr table rows")) {
+		is_str(v[0].addr, "127.0.0.1:1", "parse: addr");
+		is_str(v[1].addr, "[::1]:8080", "parse: an IPv6 addr as written");
+		ok(v[2].addr == NULL, "parse: empty addr is NULL");
+		ok(v[3].addr == NULL, "parse: a row ending before addr has addr NULL");
 	}
 	hap_servers_free(v, n);
 
@@ -95,6 +111,48 @@ static void test_parse(void)
 		   "parse: bad table %zu fails", i);
 		is_str(err.buf, bad[i].err, "parse: its message");
 	}
+	sb_release(&err);
+}
+
+/* The optional response counters: read by name, -1 when empty or absent. */
+static void test_parse_hrsp(void)
+{
+	static const char text[] =
+		"# pxname,svname,status,weight,scur,stot,hrsp_1xx,hrsp_2xx,hrsp_3xx,"
+		"hrsp_4xx,hrsp_5xx,hrsp_other,\n"
+		"web,a,UP,1,0,9,0,7,1,0,2,0,\n"
+		"raw,t,UP,1,0,3,,,,,,,\n"
+		"web,short,UP,1,0,4\n";
+	static const char bare[] = "# pxname,svname,status,weight,scur,stot\nbe,s1,UP,1,0,5\n";
+	static const struct {
+		const char *what;
+		size_t row;
+		long long r1, r2, r3, r4, r5, ro;
+	} want[] = {
+		{ "http server", 0, 0, 7, 1, 0, 2, 0 },
+		{ "tcp server: empty fields", 1, -1, -1, -1, -1, -1, -1 },
+		{ "row ending before the counters", 2, -1, -1, -1, -1, -1, -1 },
+	};
+	struct hap_server *v;
+	size_t n;
+	struct strbuf err = SB_INIT;
+
+	ok(hap_parse_stat(text, strlen(text), NULL, &v, &n, &err) == 0 && n == 3,
+	   "hrsp: a table with response counters parses");
+	for (size_t i = 0; n == 3 && i < ARRAY_SIZE(want); i++) {
+		const struct hap_server *s = &v[want[i].row];
+		ok(s->hrsp_1xx == want[i].r1 && s->hrsp_2xx == want[i].r2 &&
+			   s->hrsp_3xx == want[i].r3 && s->hrsp_4xx == want[i].r4 &&
+			   s->hrsp_5xx == want[i].r5 && s->hrsp_other == want[i].ro,
+		   "hrsp: %s: %lld %lld %lld %lld %lld %lld", want[i].what, s->hrsp_1xx,
+		   s->hrsp_2xx, s->hrsp_3xx, s->hrsp_4xx, s->hrsp_5xx, s->hrsp_other);
+	}
+	hap_servers_free(v, n);
+
+	ok(hap_parse_stat(bare, strlen(bare), NULL, &v, &n, &err) == 0 && n == 1 &&
+		   v[0].hrsp_5xx == -1 && v[0].hrsp_2xx == -1 && v[0].stot == 5,
+	   "hrsp: columns absent from the header read as -1");
+	hap_servers_free(v, n);
 	sb_release(&err);
 }
 
@@ -302,6 +360,8 @@ static void test_servers(void)
 		is_int(v[2].state, HAP_MAINT, "servers: disabled s3 is maint");
 		is_str(v[2].status, "MAINT", "servers: its status");
 		is_int(v[0].scur, 0, "servers: no sessions yet");
+		ok(v[0].addr && strncmp(v[0].addr, "127.0.0.1:", 10) == 0,
+		   "servers: addr from show stat (%s)", v[0].addr ? v[0].addr : "NULL");
 	}
 	hap_servers_free(v, n);
 
@@ -396,6 +456,80 @@ static void test_states(void)
 	       "state: haproxy's message");
 	ok(hap_set_state(sock, "be", "s2", (enum hap_state)7, T, &err) == -1,
 	   "state: an unknown state is refused");
+	sb_release(&err);
+}
+
+/* The addr column of server name. */
+static void addr_of(const char *name, char *out, size_t size)
+{
+	struct hap_server *v;
+	size_t n;
+	snprintf(out, size, "?");
+	if (hap_servers(sock, "be", &v, &n, T, NULL) == 0 && find(v, n, name))
+		snprintf(out, size, "%s", find(v, n, name)->addr ? find(v, n, name)->addr : "NULL");
+	hap_servers_free(v, n);
+}
+
+static void test_set_addr(void)
+{
+	/* Answers of HAProxy 2.6, success and failure, checked by hand. */
+	static const struct {
+		const char *server, *host;
+		int port;
+		const char *want_addr; /* in show stat after; NULL: the call fails */
+		const char *err;
+	} cases[] = {
+		{ "s3", "127.0.0.2", 18001, "127.0.0.2:18001", NULL }, /* IP and port changed */
+		{ "s3", "127.0.0.2", 18001, "127.0.0.2:18001", NULL }, /* no need to change either */
+		{ "s3", "127.0.0.2", 18002, "127.0.0.2:18002", NULL }, /* port only */
+		{ "s3", "127.0.0.1", 18002, "127.0.0.1:18002", NULL }, /* IP only */
+		{ "s3", "::1", 18003, "[::1]:18003", NULL },
+		{ "s3", "[::1]", 18003, "[::1]:18003", NULL },
+		{ "s3", "bogus", 18004, NULL,
+		  "haproxy answered 'Invalid addr 'bogus' by 'stats socket command'' to "
+		  "'set server be/s3 addr bogus port 18004'" },
+		{ "s3", "localhost", 18004, NULL,
+		  "haproxy answered 'Invalid addr 'localhost' by 'stats socket command'' to "
+		  "'set server be/s3 addr localhost port 18004'" },
+		{ "x", "127.0.0.1", 18004, NULL,
+		  "haproxy answered 'No such server.' to 'set server be/x addr 127.0.0.1 port 18004'" },
+		{ "s3", "127.0.0.1", 0, NULL,
+		  "port 0 for haproxy server 'be/s3' is out of range 1..65535" },
+		{ "s3", "127.0.0.1", 99999, NULL,
+		  "port 99999 for haproxy server 'be/s3' is out of range 1..65535" },
+		{ "s3", "127.0.0.1 port 1", 5, NULL,
+		  "invalid address '127.0.0.1 port 1' for haproxy server 'be/s3'" },
+		{ "s3", "", 5, NULL, "invalid address '' for haproxy server 'be/s3'" },
+		{ "s3", "1.2.3.4\nshutdown", 5, NULL,
+		  "invalid address '1.2.3.4\\nshutdown' for haproxy server 'be/s3'" },
+	};
+	struct strbuf err = SB_INIT;
+	char addr[128], name[64];
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(name, sizeof(name), "set addr %zu: %s port %d", i, cases[i].host,
+			 cases[i].port);
+		for (char *c = name; (c = strchr(c, '\n')) != NULL;)
+			*c = ' '; /* one TAP line */
+		int rc = hap_set_addr(sock, "be", cases[i].server, cases[i].host, cases[i].port, T,
+				      &err);
+		if (cases[i].want_addr) {
+			ok(rc == 0, "%s (%s)", name, err.buf);
+			addr_of(cases[i].server, addr, sizeof(addr));
+			is_str(addr, cases[i].want_addr, name);
+		} else {
+			is_int(rc, -1, name);
+			is_str(err.buf, cases[i].err, name);
+		}
+	}
+	addr_of("s3", addr, sizeof(addr));
+	is_str(addr, "[::1]:18003", "set addr: failures left the server as it was");
+	ok(hap_set_addr(sock, "nob", "s3", "127.0.0.1", 1, T, &err) == -1,
+	   "set addr: unknown backend fails");
+	is_str(err.buf,
+	       "haproxy answered 'No such backend.' to 'set server nob/s3 addr 127.0.0.1 port 1'",
+	       "set addr: its message");
+	char status[64];
+	is_int(state_of("s3", status, sizeof(status)), HAP_MAINT, "set addr: state unchanged");
 	sb_release(&err);
 }
 
@@ -559,6 +693,7 @@ static void test_tcp(void)
 int main(void)
 {
 	test_parse();
+	test_parse_hrsp();
 	test_names();
 
 	char *bin = find_haproxy();
@@ -578,6 +713,7 @@ int main(void)
 	test_servers();
 	test_weight();
 	test_states();
+	test_set_addr();
 	test_drain();
 	test_errors();
 	test_tcp();

@@ -8,6 +8,7 @@
  * stepWeights) with their estimates, and replica counts for weights.
  */
 #include "common.h"
+#include <math.h>
 
 #include "rollout.h"
 #include "strbuf.h"
@@ -437,6 +438,97 @@ static void test_replica_weights(void)
 	is_int(bad, 0, "replicas <= canary + stable <= replicas + 1 for every weight");
 }
 
+static const struct {
+	int pct, ncanary, nstable, max;
+	int canary_w, stable_w;
+} split_cases[] = {
+	{ 20, 1, 6, 256, 3, 2 },     /* 120 : 80 -> 3 : 2, 3 / (3 + 12) = 20 % */
+	{ 50, 2, 2, 256, 1, 1 },
+	{ 10, 1, 9, 256, 1, 1 },     /* one instance in ten is 10 % */
+	{ 1, 1, 1, 256, 1, 99 },
+	{ 5, 1, 1, 100, 1, 19 },     /* 5 : 95 by gcd 5 */
+	{ 33, 1, 2, 256, 66, 67 },   /* 66 / (66 + 134) = 33 % exactly */
+	{ 33, 1, 2, 10, 10, 10 },    /* 66 : 67 scaled: 9.85 -> 10, 33.3 % */
+	{ 1, 1, 1, 10, 1, 10 },      /* 1 : 99 scaled: 0.1 held at 1 */
+	{ 1, 1, 1000, 256, 256, 25 },/* 1000 : 99 scaled: 25.3 -> 25, 1.01 % */
+	{ 99, 1000, 1, 256, 25, 256 },
+	{ 1, 1000, 1, 256, 1, 256 }, /* beyond 1 : 256: the canary at 1 */
+	{ 25, 3, 4, 256, 4, 9 },     /* 100 : 225 */
+	{ 25, 3, 4, 5, 2, 5 },       /* 4 : 9 scaled: 2.2 -> 2, 5 */
+	{ 10, 1, 3, 2, 1, 2 },       /* 3 : 9 -> 1 : 3 scaled: 0.67 -> 1, 2 */
+	{ 50, 3, 1, 1, 1, 1 },       /* max 1: both sides 1 */
+	{ 0, 2, 5, 256, 0, 1 },      /* pct 0: no canary traffic */
+	{ 100, 2, 5, 256, 1, 0 },    /* pct 100: no stable traffic */
+	{ 30, 0, 5, 256, 0, 1 },     /* no canary instances */
+	{ 30, 4, 0, 256, 1, 0 },     /* no stable instances */
+	{ 0, 4, 0, 256, 0, 0 },      /* pct 0 and no stable: nobody */
+	{ 100, 0, 4, 256, 0, 0 },
+	{ 30, 0, 0, 256, 0, 0 },
+	{ -5, 1, 1, 256, 0, 1 },     /* clamped to 0 */
+	{ 120, 1, 1, 256, 1, 0 },    /* clamped to 100 */
+	{ 40, 1, 1, 0, 1, 1 },       /* max 0 counts as 1 */
+	{ 40, -3, 2, 256, 0, 1 },    /* negative counts as 0 */
+};
+
+static long gcd(long a, long b)
+{
+	return b ? gcd(b, a % b) : a;
+}
+
+/* The canary share, in %, that weights c and s give. */
+static double share(int nc, int ns, int c, int s)
+{
+	double t = (double)nc * c + (double)ns * s;
+	return t > 0 ? 100.0 * nc * c / t : 0.0;
+}
+
+static void test_split_weights(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(split_cases); i++) {
+		const __typeof__(split_cases[0]) *c = &split_cases[i];
+		int cw = -1, sw = -1;
+		ro_split_weights(c->pct, c->ncanary, c->nstable, c->max, &cw, &sw);
+		ok(cw == c->canary_w && sw == c->stable_w,
+		   "split %d %% on %d canary + %d stable, max %d: %d and %d (got %d and %d)",
+		   c->pct, c->ncanary, c->nstable, c->max, c->canary_w, c->stable_w, cw, sw);
+	}
+	/* Every case of a grid: in range, exact without scaling, the documented bound. */
+	int bad = 0, exact_bad = 0, checked = 0;
+	static const int maxes[] = { 1, 2, 10, 100, 256 };
+	for (size_t m = 0; m < ARRAY_SIZE(maxes); m++)
+		for (int nc = 0; nc <= 12; nc++)
+			for (int ns = 0; ns <= 12; ns++)
+				for (int pct = 0; pct <= 100; pct++) {
+					int max = maxes[m], cw, sw;
+					ro_split_weights(pct, nc, ns, max, &cw, &sw);
+					checked++;
+					if (cw < 0 || sw < 0 || cw > max || sw > max ||
+					    (cw > 0) != (nc > 0 && pct > 0) ||
+					    (sw > 0) != (ns > 0 && pct < 100)) {
+						bad++;
+						continue;
+					}
+					if (!nc || !ns || !cw || !sw)
+						continue;
+					double got = share(nc, ns, cw, sw);
+					long c0 = (long)pct * ns, s0 = (long)(100 - pct) * nc;
+					long g = gcd(c0, s0);
+					c0 /= g;
+					s0 /= g;
+					int w = cw < sw ? cw : sw;
+					bool scaled = (c0 > s0 ? c0 : s0) > max;
+					/* Beyond 1 : max the small side is held at 1. */
+					bool held = (c0 < s0 ? (double)c0 * max / s0 : (double)s0 * max / c0) < 0.5;
+					if (!scaled && fabs(got - pct) > 1e-9)
+						exact_bad++;
+					else if (scaled && !held && fabs(got - pct) > 12.5 / (w - 0.5) + 1e-9)
+						bad++;
+				}
+	is_int(exact_bad, 0, "split: exact when no scaling was needed");
+	ok(bad == 0, "split: %d cases in range, with the share error within 12.5 / (w - 0.5) points",
+	   checked);
+}
+
 int main(void)
 {
 	test_resolve();
@@ -445,5 +537,6 @@ int main(void)
 	test_canary_generated();
 	test_canary_explicit();
 	test_replica_weights();
+	test_split_weights();
 	return tap_done();
 }

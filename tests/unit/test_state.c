@@ -432,6 +432,35 @@ static void test_journal_big(void)
 	free(path);
 }
 
+/* journal_write then journal_sync: lines written together, synced once. */
+static void test_journal_group(void)
+{
+	struct strbuf err = SB_INIT;
+	char *a = tmp_path("group-a.jsonl"), *b = tmp_path("group-b.jsonl");
+	struct journal *ja = journal_open(a, &err), *jb = journal_open(b, &err);
+	is_int(journal_sync(ja, &err), 0, "journal_sync with nothing written");
+	is_int(journal_write(ja, "{\"n\":1}", 7, &err), 0, "journal_write a/1");
+	is_int(journal_write(jb, "{\"n\":1}", 7, &err), 0, "journal_write b/1");
+	is_int(journal_write(ja, "{\"n\":2}", 7, &err), 0, "journal_write a/2");
+	sb_reset(&err);
+	ok(journal_write(ja, "[1]", 3, &err) == -1 && errno == EINVAL,
+	   "journal_write checks the line like journal_append");
+	is_int(journal_sync(ja, &err), 0, "journal_sync a");
+	is_int(journal_sync(jb, &err), 0, "journal_sync b");
+	struct strbuf got = SB_INIT;
+	sb_read_file(&got, a);
+	is_str(got.buf, "{\"n\":1}\n{\"n\":2}\n", "a holds both lines, in order");
+	sb_reset(&got);
+	sb_read_file(&got, b);
+	is_str(got.buf, "{\"n\":1}\n", "b holds its line");
+	journal_close(ja, NULL);
+	journal_close(jb, NULL);
+	sb_release(&got);
+	sb_release(&err);
+	free(a);
+	free(b);
+}
+
 static void test_journal_append(void)
 {
 	struct strbuf err = SB_INIT;
@@ -705,6 +734,7 @@ int main(void)
 	test_journal_read_cases();
 	test_journal_big();
 	test_journal_append();
+	test_journal_group();
 	test_journal_crash();
 	test_lock();
 

@@ -170,6 +170,30 @@ static void test_check(void)
 	cJSON_Delete(conf);
 }
 
+/* subst_words: the two names in every message, then back to the defaults. */
+static void test_words(void)
+{
+	subst_words("data value", "step");
+	cJSON *node = cJSON_CreateString("${nope} ${out:b/x}");
+	cJSON *conf = cJSON_CreateObject();
+	struct cfg cfg;
+	cfg_init(&cfg, "t.json");
+	subst_check(&cfg, node, "", conf, NULL);
+	is_str(cfg.errors.buf,
+	       "t.json: '${nope}': no data value 'nope'\n"
+	       "t.json: '${out:b/x}': no step 'b' runs before this one\n",
+	       "subst_check speaks of data values and steps");
+	struct strbuf err = SB_INIT;
+	ok(!subst_apply(node, conf, NULL, &err), "subst_apply fails");
+	is_str(err.buf, "'${nope}': no data value 'nope'; '${out:b/x}': step 'b' has not run",
+	       "subst_apply too");
+	subst_words("configuration value", "activity");
+	sb_release(&err);
+	cfg_free(&cfg);
+	cJSON_Delete(node);
+	cJSON_Delete(conf);
+}
+
 static void test_has(void)
 {
 	ok(subst_has("${a}"), "subst_has: ${a}");
@@ -183,6 +207,7 @@ int main(void)
 {
 	test_apply();
 	test_check();
+	test_words();
 	test_has();
 	return tap_done();
 }
