@@ -16,8 +16,9 @@ teardown_file() {
 }
 
 # Faults and routes never leak from one test into the next, nor do extra
-# shops.
+# shops or standalone instances.
 teardown() {
+	stop_bg
 	if [ -d "$BATS_TEST_TMPDIR/shop" ]; then
 		"$OFS_BIN/shopd" stop --dir "$BATS_TEST_TMPDIR/shop" >/dev/null 2>&1 || true
 	fi
@@ -231,7 +232,7 @@ post_order() {
 @test "health fault: /health answers 503 until the fault is cleared" {
 	shop_fault shipping-1 '{"health":"fail"}'
 	run -0 http_call GET "$(shop_url shipping-1)/health"
-	assert_output '503 {"status":"fail","service":"shipping","instance":"shipping-1"}'
+	assert_output '503 {"status":"fail","service":"shipping","instance":"shipping-1","version":"v1"}'
 	run -1 "$OFS_BIN/shopd" status --dir "$SHOP_DIR" shipping-1
 	assert_jq "$output" '"\(.state) \(.health_status)"' "unhealthy 503"
 	# Business endpoints are not affected by the health switch.
@@ -239,7 +240,7 @@ post_order() {
 	assert_output 201
 	run -0 curl -s -o /dev/null -w '%{http_code}' -X DELETE "$(shop_url shipping-1)/admin/fault"
 	run -0 http_call GET "$(shop_url shipping-1)/health"
-	assert_output '200 {"status":"ok","service":"shipping","instance":"shipping-1"}'
+	assert_output '200 {"status":"ok","service":"shipping","instance":"shipping-1","version":"v1"}'
 }
 
 @test "a bad fault body is answered 400 with the reason" {
@@ -255,7 +256,7 @@ post_order() {
 	assert_output '400 {"error":"fault: the body must be a JSON object of switches, got nothing"}'
 	# Nothing was switched on by the bad requests.
 	run -0 curl -s "$url"
-	assert_output '{"status":null,"latency_ms":0,"hang":false,"exit":null,"health":"ok"}'
+	assert_output '{"status":null,"times":null,"latency_ms":0,"hang":false,"exit":null,"health":"ok"}'
 }
 
 # closed_port: 127.0.0.1:1, after checking that nothing listens there.
@@ -370,7 +371,7 @@ route_orders() {
 	local before
 	before=$(wc -l <"$SHOP_DIR/spans.jsonl")
 	run -0 http_call GET "$(shop_url orders-1)/health?deep=1"
-	assert_output --regexp '^200 \{"status":"ok","service":"orders","instance":"orders-1","dependencies":\{'
+	assert_output --regexp '^200 \{"status":"ok","service":"orders","instance":"orders-1","version":"v1","dependencies":\{'
 	assert_jq "${output#* }" '.dependencies | to_entries | map("\(.key)=\(.value.status)") | join(" ")' \
 		"inventory=200 payments=200 shipping=200"
 	assert_jq "${output#* }" 'all(.dependencies[]; (.latency_ms | type == "number" and . >= 0) and (has("reason") | not))'
@@ -378,9 +379,9 @@ route_orders() {
 	assert_equal "$(wc -l <"$SHOP_DIR/spans.jsonl")" "$before"
 	# A service without dependencies, or deep=0, answers as plain /health.
 	run -0 http_call GET "$(shop_url payments-1)/health?deep=1"
-	assert_output '200 {"status":"ok","service":"payments","instance":"payments-1"}'
+	assert_output '200 {"status":"ok","service":"payments","instance":"payments-1","version":"v1"}'
 	run -0 http_call GET "$(shop_url orders-2)/health?deep=0"
-	assert_output '200 {"status":"ok","service":"orders","instance":"orders-2"}'
+	assert_output '200 {"status":"ok","service":"orders","instance":"orders-2","version":"v1"}'
 	run -0 http_call GET "$(shop_url orders-2)/health?deep=yes"
 	assert_output "400 {\"error\":\"deep must be 0 or 1, got 'yes'\"}"
 }
@@ -389,14 +390,14 @@ route_orders() {
 	shop_fault payments-1 '{"health":"fail"}'
 	shop_fault payments-2 '{"health":"fail"}'
 	run -0 http_call GET "$(shop_url orders-1)/health?deep=1"
-	assert_output --regexp '^503 \{"status":"fail","service":"orders","instance":"orders-1","error":"payments failed: payments-[12] answered 503",'
+	assert_output --regexp '^503 \{"status":"fail","service":"orders","instance":"orders-1","version":"v1","error":"payments failed: payments-[12] answered 503",'
 	assert_jq "${output#* }" '.dependencies | to_entries | map("\(.key)=\(.value.status)") | join(" ")' \
 		"inventory=200 payments=503 shipping=200"
 	assert_jq "${output#* }" '.dependencies.payments.reason | test("^payments-[12] answered 503$")'
 	# The health fault of orders itself answers as plain /health does.
 	shop_fault orders-1 '{"health":"fail"}'
 	run -0 http_call GET "$(shop_url orders-1)/health?deep=1"
-	assert_output '503 {"status":"fail","service":"orders","instance":"orders-1"}'
+	assert_output '503 {"status":"fail","service":"orders","instance":"orders-1","version":"v1"}'
 }
 
 @test "deep health: the latency includes a slow dependency's, and the latency fault applies" {
@@ -425,13 +426,16 @@ route_orders() {
 	b2=$(cat "$BATS_TEST_TMPDIR/body")
 	assert_equal "$(jq -r .order_id <<<"$b2")" "$(jq -r .order_id <<<"$b1")"
 	assert_equal "$(jq -r .charge_id <<<"$b2")" "$(jq -r .charge_id <<<"$b1")"
-	# payments saw KEY/charge twice (on either instance: the store is shared)...
+	# payments saw KEY/charge twice (on either instance: the store is
+	# shared) and applied it once; orders and the gateway ran both.
 	run -0 curl -s "$(shop_url payments-1)/admin/idempotency?key=$key/charge"
-	assert_output "{\"key\":\"$key/charge\",\"count\":2}"
+	assert_output "{\"key\":\"$key/charge\",\"count\":2,\"applied\":1,\"route\":\"POST /charge\"}"
 	run -0 curl -s "$(shop_url payments-2)/admin/idempotency?key=$key/charge"
-	assert_output "{\"key\":\"$key/charge\",\"count\":2}"
+	assert_output "{\"key\":\"$key/charge\",\"count\":2,\"applied\":1,\"route\":\"POST /charge\"}"
 	run -0 curl -s "$(shop_url orders-2)/admin/idempotency?key=$key"
-	assert_output "{\"key\":\"$key\",\"count\":2}"
+	assert_output "{\"key\":\"$key\",\"count\":2,\"applied\":2,\"route\":\"POST /orders\"}"
+	run -0 curl -s "$(shop_url gateway-1)/admin/idempotency?key=$key"
+	assert_output "{\"key\":\"$key\",\"count\":2,\"applied\":2,\"route\":\"POST /orders\"}"
 	# ...but created one charge: one captured, one answered from the store.
 	run -0 jq -s -r --arg k "$key/charge" \
 		'map(select(.service == "payments" and .idempotency_key == $k) | if .replayed then "replayed" else .charge_id end) | sort | join(" ")' \
@@ -497,6 +501,124 @@ shopd: $f: /services/gateway/depends_on/0: unknown service 'order'; did you mean
 	assert_equal "$(grep -c '"state":"stopped"' <<<"$output")" 9
 	assert_equal "$(jq -r .services.gateway.start[0] "$BATS_TEST_TMPDIR/shop/topology.json")" \
 		"$tree/bin/shopd"
+}
+
+
+# standalone PORT [OPTION...]: run `shopd serve --service inventory` on
+# PORT with the options in the background (ended by teardown), and wait
+# until it answers /health.
+standalone() {
+	local port=$1 i
+	shift
+	bg "$BATS_TEST_TMPDIR/serve-$port" "$OFS_BIN/shopd" serve --dir "$SHOP_DIR" \
+		--service inventory --port "$port" "$@"
+	for ((i = 0; i < 100; i++)); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/health" && return 0
+		sleep 0.1
+	done
+	fail "the standalone instance on port $port did not come up: $(cat "$BATS_TEST_TMPDIR/serve-$port.err")"
+}
+
+# header_of HEADERS_FILE NAME: the value of a header in a file written by curl -D.
+header_of() {
+	tr -d '\r' <"$1" | awk -v n="$2" 'tolower($0) ~ "^" tolower(n) ": " { sub(/^[^:]*: /, ""); print }'
+}
+
+@test "standalone instance: /health reports its version and every answer carries Shop-Version" {
+	local port h=$BATS_TEST_TMPDIR/headers path
+	port=$(free_port)
+	standalone "$port" --version v2
+	run -0 http_call GET "http://127.0.0.1:$port/health"
+	assert_output "200 {\"status\":\"ok\",\"service\":\"inventory\",\"instance\":\"inventory-$port\",\"version\":\"v2\"}"
+	# Business, admin, unknown paths and health all say which version answered.
+	for path in /stock /admin/fault /no-such-thing /health; do
+		run -0 curl -s -o /dev/null -D "$h" "http://127.0.0.1:$port$path"
+		assert_equal "$(header_of "$h" Shop-Version)" v2
+	done
+	run -0 curl -s "http://127.0.0.1:$port/stock"
+	assert_jq "$output" '.items | map(.sku) | join(" ")' "book mug poster stickers"
+	# Topology instances are v1 unless told otherwise.
+	run -0 curl -s -o /dev/null -D "$h" "$(shop_url payments-1)/health"
+	assert_equal "$(header_of "$h" Shop-Version)" v1
+	# It logs as itself, with its version.
+	run -0 jq -r --arg i "inventory-$port" \
+		'select(.instance == $i and .msg == "instance started") | "\(.service) \(.version)"' \
+		"$SHOP_DIR/logs.jsonl"
+	assert_output "inventory v2"
+}
+
+@test "standalone instance: --fault makes business answers fail while /health is 200" {
+	local port
+	port=$(free_port)
+	standalone "$port" --id inventory-bad --fault '{"status":500}'
+	run -0 http_call GET "http://127.0.0.1:$port/stock"
+	assert_output '500 {"error":"fault injected: status 500"}'
+	run -0 http_call GET "http://127.0.0.1:$port/health"
+	assert_output '200 {"status":"ok","service":"inventory","instance":"inventory-bad","version":"v1"}'
+	run -0 http_call GET "http://127.0.0.1:$port/admin/fault"
+	assert_output '200 {"status":500,"times":null,"latency_ms":0,"hang":false,"exit":null,"health":"ok"}'
+	# The switches are the ordinary ones: DELETE clears them.
+	run -0 http_call DELETE "http://127.0.0.1:$port/admin/fault"
+	run -0 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/stock"
+	assert_output 200
+	# {"exit":N} at start: the instance exits N at once, as after the POST's answer.
+	run -3 "$OFS_BIN/shopd" serve --dir "$SHOP_DIR" --service inventory --port "$(free_port)" \
+		--id inventory-exit --fault '{"exit":3}'
+}
+
+@test "standalone instance: a bad --fault and misuse exit 2 with the reason" {
+	local port
+	port=$(free_port)
+	local serve=("$OFS_BIN/shopd" serve --dir "$SHOP_DIR")
+	local -a cases=(
+		"--service inventory --port $port --fault '{\"status\":42}'|shopd: fault: /status: must be 0 (off) or 400..599, got 42"
+		"--service inventory --port $port --fault '{\"hang\":1,\"x\":2}'|shopd: fault: /x: unknown key 'x'; fault: /hang: must be true or false, got number 1"
+		"--service inventory --port $port --fault '{}x'|shopd: fault:1:3: invalid JSON: trailing garbage after the value"
+		"--service inventory|shopd serve: --service needs --port"
+		"--instance payments-1 --service inventory --port $port|shopd serve: give --instance, or --service and --port, not both"
+		"--port $port|shopd serve: give --instance, or --service and --port"
+		"--instance payments-1 --id x|shopd serve: give --instance, or --service and --port, not both"
+		"--service inventory --port 70000|shopd serve: --port: must be 1..65535, got 70000"
+		"--service inventory --port $port --id ../x|shopd serve: invalid --id '../x': use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'"
+		"--service inventory --port $port --version 'a b'|shopd serve: invalid --version 'a b': use 1 to 64 visible ASCII characters"
+		"--service warehouse --port $port|shopd: no service 'warehouse' in '$SHOP_DIR/topology.json'"
+		"--service payments --port $port --id payments-1|shopd: instance 'payments-1' is in '$SHOP_DIR/topology.json': run it with --instance"
+	)
+	local c args
+	for c in "${cases[@]}"; do
+		eval "args=(${c%%|*})"
+		run -2 --separate-stderr "${serve[@]}" "${args[@]}"
+		assert_equal "$(head -1 <<<"$stderr")" "${c#*|}"
+		assert_output ""
+	done
+	# Nothing was left listening.
+	if (: <>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		fail "something listens on $port"
+	fi
+}
+
+@test "standalone instance: two of one service on different ports, beside the topology's" {
+	local p1 p2
+	p1=$(free_port)
+	standalone "$p1" --version v1
+	p2=$(free_port)
+	[ "$p2" != "$p1" ] || p2=$(free_port)
+	standalone "$p2" --version v2
+	run -0 http_call GET "http://127.0.0.1:$p1/health"
+	assert_output "200 {\"status\":\"ok\",\"service\":\"inventory\",\"instance\":\"inventory-$p1\",\"version\":\"v1\"}"
+	run -0 http_call GET "http://127.0.0.1:$p2/health"
+	assert_output "200 {\"status\":\"ok\",\"service\":\"inventory\",\"instance\":\"inventory-$p2\",\"version\":\"v2\"}"
+	# Both serve the business endpoints; the topology is untouched.
+	run -0 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p1/stock"
+	assert_output 200
+	run -0 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p2/stock"
+	assert_output 200
+	run -0 jq -r '.services.inventory.instances | map(.id) | join(" ")' "$SHOP_DIR/topology.json"
+	assert_output "inventory-1 inventory-2"
+	# SIGTERM ends each as it ends a topology instance.
+	stop_bg
+	run -0 cat "$BATS_TEST_TMPDIR/serve-$p2.err"
+	assert_line "shopd: inventory-$p2 stopped (signal), exit status 143"
 }
 
 @test "stop ends every instance and leaves no sanitizer report" {

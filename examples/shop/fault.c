@@ -10,7 +10,8 @@
 #include "fault.h"
 #include "shopd.h"
 
-static const char *const fault_keys[] = { "status", "latency_ms", "hang", "exit", "health", NULL };
+static const char *const fault_keys[] = { "status", "times", "latency_ms", "hang", "exit",
+						  "health", NULL };
 static const char *const health_values[] = { "ok", "fail", NULL };
 
 void shop_fault_clear(struct shop_fault *f)
@@ -34,13 +35,24 @@ int shop_fault_apply(struct shop_fault *f, const char *body, size_t len, struct 
 	cJSON *root = cfg_root_object(&cfg);
 	if (root) {
 		cfg_check_keys(&cfg, root, "", fault_keys);
-		int64_t v;
-		if (cfg_get_int(&cfg, root, "", "status", false, 0, 599, &v) == 1) {
+		int64_t v, times = 0;
+		int has_status = cfg_get_int(&cfg, root, "", "status", false, 0, 599, &v);
+		if (has_status == 1) {
 			if (v != 0 && v < 400)
 				cfg_error(&cfg, "/status", "must be 0 (off) or 400..599, got %d",
 					  (int)v);
 			n.status = (int)v;
+			n.times = 0; /* a status set anew lasts until cleared... */
 		}
+		int has_times = cfg_get_int(&cfg, root, "", "times", false, 1, 1000000, &times);
+		if (has_times == 1) {
+			if (has_status >= 0 && !n.status)
+				cfg_error(&cfg, "/times",
+					  "counts answers of the status fault, which is off");
+			n.times = (long)times; /* ...unless counted */
+		}
+		if (!n.status)
+			n.times = 0;
 		if (cfg_get_int(&cfg, root, "", "latency_ms", false, 0, 600000, &v) == 1)
 			n.latency_ms = (int)v;
 		cfg_get_bool(&cfg, root, "", "hang", false, &n.hang);
@@ -61,12 +73,25 @@ int shop_fault_apply(struct shop_fault *f, const char *body, size_t len, struct 
 	return r;
 }
 
+int shop_fault_status(struct shop_fault *f)
+{
+	int status = f->status;
+	if (status && f->times > 0 && --f->times == 0)
+		f->status = 0;
+	return status;
+}
+
 void shop_fault_write(const struct shop_fault *f, struct jw *w)
 {
 	jw_obj_begin(w);
 	jw_key(w, "status");
 	if (f->status)
 		jw_int(w, f->status);
+	else
+		jw_null(w);
+	jw_key(w, "times");
+	if (f->status && f->times)
+		jw_int(w, f->times);
 	else
 		jw_null(w);
 	jw_kv_int(w, "latency_ms", f->latency_ms);

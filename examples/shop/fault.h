@@ -6,6 +6,11 @@
  * Switches (a JSON object; fields combine; a POST changes only the
  * fields it names, DELETE clears them all):
  *   "status": N        business endpoints answer N (400..599; 0 turns it off)
+ *   "times": N         with "status": only the next N business answers of
+ *                      the instance (1..1000000), then the status switch
+ *                      turns itself off; without it, until cleared. Given
+ *                      alone it sets the count of the status already on.
+ *                      Shown as the answers left (null: until cleared).
  *   "latency_ms": N    business and /health answers are sent N ms late
  *   "hang": true       business and /health requests are never answered
  *   "exit": N          answer this request, then exit with status N (0..255)
@@ -23,6 +28,7 @@
 
 struct shop_fault {
 	int status;	/* 0: off */
+	long times;	/* status answers left, then status turns off; 0: until cleared */
 	int latency_ms; /* 0: off */
 	bool hang;
 	int exit_code; /* -1: off */
@@ -40,6 +46,13 @@ void shop_fault_clear(struct shop_fault *f);
  * success.
  */
 int shop_fault_apply(struct shop_fault *f, const char *body, size_t len, struct strbuf *err);
+
+/*
+ * shop_fault_status: the status to answer a business request with, 0
+ * when the status switch is off. Counts the answer against "times",
+ * turning the switch off after the last one.
+ */
+int shop_fault_status(struct shop_fault *f);
 
 /* shop_fault_write: write the switches as one JSON object to w. */
 void shop_fault_write(const struct shop_fault *f, struct jw *w);

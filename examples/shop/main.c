@@ -31,7 +31,17 @@ static const struct opt dir_opts[] = {
 
 static const struct opt serve_opts[] = {
 	{ SHOP_OPT_DIR, 0, "dir", "dir", "the shop's run directory", "@dir", 0 },
-	{ SHOP_OPT_INSTANCE, 0, "instance", "id", "the instance to run", NULL, 0 },
+	{ SHOP_OPT_FAULT, 0, "fault", "json",
+	  "set these fault switches at start, as POST /admin/fault does", NULL, 0 },
+	{ SHOP_OPT_ID, 0, "id", "id", "with --service: the instance's id (default SERVICE-PORT)",
+	  NULL, 0 },
+	{ SHOP_OPT_INSTANCE, 0, "instance", "id", "the instance of the topology to run", NULL, 0 },
+	{ SHOP_OPT_PORT, 0, "port", "port", "with --service: the port to listen on (127.0.0.1)",
+	  NULL, 0 },
+	{ SHOP_OPT_SERVICE, 0, "service", "service",
+	  "run a standalone instance of this service, not one of the topology", NULL, 0 },
+	{ SHOP_OPT_VERSION, 0, "version", "version",
+	  "the version reported by /health and the Shop-Version header (default v1)", NULL, 0 },
 	{ 0 },
 };
 

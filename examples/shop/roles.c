@@ -15,6 +15,7 @@
 #include "downstream.h"
 #include "hash.h"
 #include "jw.h"
+#include "ledger.h"
 #include "rnd.h"
 #include "roles.h"
 #include "shopd.h"
@@ -68,7 +69,20 @@ bool shop_idem_key_valid(const char *key)
 
 /* ---- request bodies --------------------------------------------------- */
 
-/* Parse the body (empty reads as {}) into cfg; NULL after answering 400. */
+/* After the getters: answer 400 with every problem, or return true. */
+static bool body_ok(struct shop_req *r, const struct cfg *cfg)
+{
+	if (!cfg->nerrors)
+		return true;
+	struct strbuf msg = SB_INIT;
+	shop_cfg_errors(cfg, &msg);
+	shop_reply_error(r, 400, msg.buf);
+	sb_release(&msg);
+	return false;
+}
+
+/* Parse the body (empty reads as {}) into cfg; NULL after answering 400
+ * (free cfg in either case). */
 static cJSON *read_body(struct shop_req *r, struct cfg *cfg, const char *const *keys)
 {
 	const struct strbuf *b = &r->http->body;
@@ -82,19 +96,9 @@ static cJSON *read_body(struct shop_req *r, struct cfg *cfg, const char *const *
 	cJSON *root = cfg_root_object(cfg);
 	if (root)
 		cfg_check_keys(cfg, root, "", keys);
+	else
+		body_ok(r, cfg); /* answers why */
 	return root;
-}
-
-/* After the getters: answer 400 with every problem, or return true. */
-static bool body_ok(struct shop_req *r, const struct cfg *cfg)
-{
-	if (!cfg->nerrors)
-		return true;
-	struct strbuf msg = SB_INIT;
-	shop_cfg_errors(cfg, &msg);
-	shop_reply_error(r, 400, msg.buf);
-	sb_release(&msg);
-	return false;
 }
 
 /* ---- idempotency ------------------------------------------------------ */
@@ -116,6 +120,12 @@ static bool idem_take(struct shop_req *r, struct shop_store_entry *e, const char
 {
 	struct strbuf err = SB_INIT;
 	int got = shop_store_lock(r->srv->store, r->idem_key, IDEM_WAIT_MS, e, &err);
+	if (got == 0 && !e->route) {
+		struct strbuf route = SB_INIT;
+		sb_addf(&route, "%s %s", r->http->method, r->http->path);
+		shop_store_set(&e->route, route.buf);
+		sb_release(&route);
+	}
 	if (got != 0) {
 		if (got > 0)
 			shop_reply_error(r, 409,
@@ -151,6 +161,135 @@ static void idem_put(struct shop_req *r, struct shop_store_entry *e)
 		shop_reply_error(r, 500, err.buf);
 	shop_store_unlock(e);
 	sb_release(&err);
+}
+
+/* Whether r was answered 2xx: the handler's effect took place. */
+static bool answered_ok(const struct shop_req *r)
+{
+	return r->resp->status >= 200 && r->resp->status <= 299;
+}
+
+/* Count one run of the handler for r's key that answered 2xx, for a
+ * route that does not hold the key while it runs (the gateway). */
+static void idem_applied(struct shop_req *r)
+{
+	struct shop_store_entry e;
+	struct strbuf err = SB_INIT;
+	if (shop_store_lock(r->srv->store, r->idem_key, IDEM_WAIT_MS, &e, &err) == 0) {
+		e.applied++;
+		if (shop_store_save(&e, &err) < 0)
+			shop_req_error(r, err.buf);
+	}
+	shop_store_unlock(&e);
+	sb_release(&err);
+}
+
+/* ---- ledgers: what each order holds (ledger.h) ------------------------- */
+
+/* Hold the tally key of sub; false after answering 409 or 500. */
+static bool ledger_take(struct shop_req *r, const char *sub, const char *key,
+			struct shop_ledger *l)
+{
+	struct strbuf err = SB_INIT;
+	int got = shop_ledger_take(r->srv->store, sub, key, IDEM_WAIT_MS, l, &err);
+	if (got > 0)
+		shop_reply_error(r, 409, "another request for this order is in progress");
+	else if (got < 0)
+		shop_reply_error(r, 500, err.buf);
+	if (got != 0)
+		shop_ledger_put(l);
+	sb_release(&err);
+	return got == 0;
+}
+
+/* Save the tally; false after answering 500. */
+static bool ledger_save(struct shop_req *r, struct shop_ledger *l)
+{
+	struct strbuf err = SB_INIT;
+	bool ok = shop_ledger_save(l, &err) == 0;
+	if (!ok)
+		shop_reply_error(r, 500, err.buf);
+	sb_release(&err);
+	return ok;
+}
+
+/* Save a tally put back as it was after a later step failed; that
+ * failure is what the request answers, so this one is only logged. */
+static void ledger_restore(struct shop_req *r, struct shop_ledger *l)
+{
+	struct strbuf err = SB_INIT;
+	if (shop_ledger_save(l, &err) < 0) {
+		struct strbuf msg = SB_INIT;
+		sb_addf(&msg, "%s; and restoring '%s': %s", r->error.buf, l->e.key, err.buf);
+		shop_req_error(r, msg.buf);
+		sb_release(&msg);
+	}
+	sb_release(&err);
+}
+
+/* The tallies: per order in every service, and the inventory's stock. */
+#define LEDGER_ORDERS "orders"
+#define LEDGER_STOCK "stock"
+#define STOCK_KEY "stock"
+
+static const char *const order_only_keys[] = { "order_id", NULL };
+
+/* A body that names an order and nothing else: the order id (required,
+ * not empty; valid until cfg_free), or NULL after answering 400. */
+static const char *read_order_id(struct shop_req *r, struct cfg *cfg)
+{
+	cJSON *root = read_body(r, cfg, order_only_keys);
+	const char *order_id = NULL;
+	if (root)
+		cfg_get_text(cfg, root, "", "order_id", true, &order_id);
+	if (!root || !body_ok(r, cfg))
+		return NULL;
+	return order_id;
+}
+
+/* Record value under name in the tally of order_id (a charge, a
+ * shipment); false after answering 409 or 500. */
+static bool order_record(struct shop_req *r, const char *order_id, const char *name,
+			 int64_t value)
+{
+	struct shop_ledger l;
+	if (!ledger_take(r, LEDGER_ORDERS, order_id, &l))
+		return false;
+	*shop_tally_at(&l.t, name) = value;
+	bool ok = ledger_save(r, &l);
+	shop_ledger_put(&l);
+	return ok;
+}
+
+/* Take everything the tally of order_id holds: *taken gets it (and is
+ * to be freed), the tally is saved empty. False after answering. */
+static bool order_take_all(struct shop_req *r, const char *order_id, struct shop_ledger *l,
+			   struct shop_tally *taken)
+{
+	memset(taken, 0, sizeof(*taken));
+	if (!ledger_take(r, LEDGER_ORDERS, order_id, l))
+		return false;
+	for (size_t i = 0; i < l->t.n; i++)
+		*shop_tally_at(taken, l->t.names[i]) = l->t.values[i];
+	if (!taken->n)
+		return true;
+	shop_tally_clear(&l->t);
+	if (!ledger_save(r, l)) {
+		shop_ledger_put(l);
+		shop_tally_free(taken);
+		return false;
+	}
+	return true;
+}
+
+/* Put the tally of an order back after a later step failed (see
+ * order_take_all), and release it. */
+static void order_give_back(struct shop_req *r, struct shop_ledger *l,
+			    const struct shop_tally *taken)
+{
+	for (size_t i = 0; i < taken->n; i++)
+		*shop_tally_at(&l->t, taken->names[i]) = taken->values[i];
+	ledger_restore(r, l);
 }
 
 /* ---- answers built from calls ----------------------------------------- */
@@ -414,9 +553,40 @@ static void orders_create(struct shop_req *r)
 		new_id("ord", order_id, sizeof(order_id));
 	}
 	shop_req_field(r, "order_id", order_id);
-	place_order(r, order_id, sku, qty);
+	if (place_order(r, order_id, sku, qty) && held)
+		e.applied++;
 	if (held)
 		idem_put(r, &e);
+	cfg_free(&cfg);
+}
+
+/* POST /notify: send the order's confirmation (simulated: counted in
+ * the order's tally, "notifications"). */
+static void orders_notify(struct shop_req *r)
+{
+	struct cfg cfg;
+	const char *order_id = read_order_id(r, &cfg);
+	struct shop_ledger l;
+	if (!order_id || !ledger_take(r, LEDGER_ORDERS, order_id, &l)) {
+		cfg_free(&cfg);
+		return;
+	}
+	int64_t *n = shop_tally_at(&l.t, "notifications");
+	++*n;
+	if (ledger_save(r, &l)) {
+		struct strbuf out = SB_INIT;
+		struct jw w;
+		jw_init(&w, &out);
+		jw_obj_begin(&w);
+		jw_kv_str(&w, "order_id", order_id);
+		jw_kv_bool(&w, "notified", true);
+		jw_kv_int(&w, "notifications", *n);
+		jw_obj_end(&w);
+		reply_jw(r, 200, &out);
+		sb_addf(&r->msg, "order %s: confirmation sent", order_id);
+		shop_req_field(r, "order_id", order_id);
+	}
+	shop_ledger_put(&l);
 	cfg_free(&cfg);
 }
 
@@ -431,33 +601,129 @@ static void payments_charge(struct shop_req *r)
 	const char *order_id = NULL;
 	int64_t amount = 0;
 	if (root) {
-		cfg_get_string(&cfg, root, "", "order_id", false, &order_id);
+		cfg_get_text(&cfg, root, "", "order_id", false, &order_id);
 		cfg_get_int(&cfg, root, "", "amount_cents", false, 0, INT64_C(1000000000000),
 			    &amount);
 	}
-	if (root && body_ok(r, &cfg)) {
-		char id[32];
-		new_id("ch", id, sizeof(id));
-		struct strbuf out = SB_INIT;
-		struct jw w;
-		jw_init(&w, &out);
-		jw_obj_begin(&w);
-		jw_kv_str(&w, "charge_id", id);
-		if (order_id)
-			jw_kv_str(&w, "order_id", order_id);
-		jw_kv_int(&w, "amount_cents", amount);
-		jw_kv_str(&w, "status", "captured");
-		jw_obj_end(&w);
-		reply_jw(r, 201, &out);
-		sb_addf(&r->msg, "charge %s captured", id);
-		shop_req_field(r, "charge_id", id);
-		if (order_id)
-			shop_req_field(r, "order_id", order_id);
+	if (!root || !body_ok(r, &cfg)) {
+		cfg_free(&cfg);
+		return;
 	}
+	char id[32];
+	new_id("ch", id, sizeof(id));
+	if (order_id && !order_record(r, order_id, id, amount)) {
+		cfg_free(&cfg);
+		return;
+	}
+	struct strbuf out = SB_INIT;
+	struct jw w;
+	jw_init(&w, &out);
+	jw_obj_begin(&w);
+	jw_kv_str(&w, "charge_id", id);
+	if (order_id)
+		jw_kv_str(&w, "order_id", order_id);
+	jw_kv_int(&w, "amount_cents", amount);
+	jw_kv_str(&w, "status", "captured");
+	jw_obj_end(&w);
+	reply_jw(r, 201, &out);
+	sb_addf(&r->msg, "charge %s captured", id);
+	shop_req_field(r, "charge_id", id);
+	if (order_id)
+		shop_req_field(r, "order_id", order_id);
 	cfg_free(&cfg);
 }
 
+/* POST /refund: refund every captured charge of the order. */
+static void payments_refund(struct shop_req *r)
+{
+	struct cfg cfg;
+	const char *order_id = read_order_id(r, &cfg);
+	struct shop_ledger l;
+	struct shop_tally charges;
+	if (!order_id || !order_take_all(r, order_id, &l, &charges)) {
+		cfg_free(&cfg);
+		return;
+	}
+	int64_t cents = 0;
+	struct strbuf out = SB_INIT;
+	struct jw w;
+	jw_init(&w, &out);
+	jw_obj_begin(&w);
+	jw_kv_str(&w, "order_id", order_id);
+	for (size_t i = 0; i < charges.n; i++)
+		cents += charges.values[i];
+	jw_kv_int(&w, "refunded_cents", cents);
+	jw_key(&w, "charges");
+	jw_arr_begin(&w);
+	for (size_t i = 0; i < charges.n; i++)
+		jw_str(&w, charges.names[i]);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	reply_jw(r, 200, &out);
+	sb_addf(&r->msg, "order %s: %zu charge(s) refunded, %" PRId64 " cents", order_id, charges.n,
+		cents);
+	shop_req_field(r, "order_id", order_id);
+	shop_ledger_put(&l);
+	shop_tally_free(&charges);
+	cfg_free(&cfg);
+}
+
+/* The stock of every sku of the catalogue, as the stock tally has it: a
+ * sku it does not have yet starts at the catalogue's figure. */
+static void stock_defaults(struct shop_tally *t)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(catalogue); i++)
+		if (!shop_tally_find(t, catalogue[i].sku))
+			*shop_tally_at(t, catalogue[i].sku) = catalogue[i].available;
+}
+
 static const char *const reserve_keys[] = { "order_id", "sku", "qty", NULL };
+
+/* Take qty of sku from the stock into the order's holding (order_id
+ * NULL: taken for good); the stock left in *left. False after answering
+ * 409 (not enough) or 500. */
+static bool reserve_stock(struct shop_req *r, const char *order_id, const char *sku, int64_t qty,
+			  int64_t *left)
+{
+	struct shop_ledger order, stock;
+	if (order_id && !ledger_take(r, LEDGER_ORDERS, order_id, &order))
+		return false;
+	if (!ledger_take(r, LEDGER_STOCK, STOCK_KEY, &stock)) {
+		if (order_id)
+			shop_ledger_put(&order);
+		return false;
+	}
+	stock_defaults(&stock.t);
+	bool ok = false;
+	int64_t *avail = shop_tally_at(&stock.t, sku);
+	if (qty > *avail) {
+		struct strbuf msg = SB_INIT;
+		sb_addf(&msg, "only %" PRId64 " of '%s' available, %" PRId64 " asked", *avail, sku,
+			qty);
+		shop_reply_error(r, 409, msg.buf);
+		sb_release(&msg);
+	} else {
+		/* Stock first, then the holding: a failure between the two
+		 * loses stock rather than making it up. */
+		*avail -= qty;
+		*left = *avail;
+		if (ledger_save(r, &stock)) {
+			ok = true;
+			if (order_id) {
+				*shop_tally_at(&order.t, sku) += qty;
+				ok = ledger_save(r, &order);
+			}
+			if (!ok) {
+				*shop_tally_at(&stock.t, sku) += qty;
+				ledger_restore(r, &stock);
+			}
+		}
+	}
+	shop_ledger_put(&stock);
+	if (order_id)
+		shop_ledger_put(&order);
+	return ok;
+}
 
 static void inventory_reserve(struct shop_req *r)
 {
@@ -466,7 +732,7 @@ static void inventory_reserve(struct shop_req *r)
 	const char *order_id = NULL, *sku = "book";
 	int64_t qty = 1;
 	if (root) {
-		cfg_get_string(&cfg, root, "", "order_id", false, &order_id);
+		cfg_get_text(&cfg, root, "", "order_id", false, &order_id);
 		cfg_get_string(&cfg, root, "", "sku", false, &sku);
 		cfg_get_int(&cfg, root, "", "qty", false, 1, 100, &qty);
 	}
@@ -475,18 +741,13 @@ static void inventory_reserve(struct shop_req *r)
 		return;
 	}
 	const struct item *it = find_item(sku);
+	int64_t left = 0;
 	if (!it) {
 		struct strbuf msg = SB_INIT;
 		sb_addf(&msg, "unknown sku '%s'", sku);
 		shop_reply_error(r, 404, msg.buf);
 		sb_release(&msg);
-	} else if (qty > it->available) {
-		struct strbuf msg = SB_INIT;
-		sb_addf(&msg, "only %d of '%s' available, %" PRId64 " asked", it->available, sku,
-			qty);
-		shop_reply_error(r, 409, msg.buf);
-		sb_release(&msg);
-	} else {
+	} else if (reserve_stock(r, order_id, sku, qty, &left)) {
 		char id[32];
 		new_id("res", id, sizeof(id));
 		struct strbuf out = SB_INIT;
@@ -500,6 +761,7 @@ static void inventory_reserve(struct shop_req *r)
 		jw_kv_int(&w, "qty", qty);
 		jw_kv_int(&w, "price_cents", it->price_cents);
 		jw_kv_int(&w, "amount_cents", it->price_cents * qty);
+		jw_kv_int(&w, "available", left);
 		jw_obj_end(&w);
 		reply_jw(r, 200, &out);
 		sb_addf(&r->msg, "reserved %" PRId64 " of '%s' as %s", qty, sku, id);
@@ -510,8 +772,67 @@ static void inventory_reserve(struct shop_req *r)
 	cfg_free(&cfg);
 }
 
+/* POST /release: give back to the stock everything the order holds. */
+static void inventory_release(struct shop_req *r)
+{
+	struct cfg cfg;
+	const char *order_id = read_order_id(r, &cfg);
+	struct shop_ledger order, stock;
+	struct shop_tally held;
+	if (!order_id || !order_take_all(r, order_id, &order, &held)) {
+		cfg_free(&cfg);
+		return;
+	}
+	bool ok = true;
+	if (held.n) {
+		/* The holding is already saved empty; if the stock cannot take
+		 * it back, the holding is restored. */
+		ok = ledger_take(r, LEDGER_STOCK, STOCK_KEY, &stock);
+		if (ok) {
+			stock_defaults(&stock.t);
+			for (size_t i = 0; i < held.n; i++)
+				*shop_tally_at(&stock.t, held.names[i]) += held.values[i];
+			ok = ledger_save(r, &stock);
+			shop_ledger_put(&stock);
+		}
+		if (!ok)
+			order_give_back(r, &order, &held);
+	}
+	if (ok) {
+		struct strbuf out = SB_INIT;
+		struct jw w;
+		jw_init(&w, &out);
+		jw_obj_begin(&w);
+		jw_kv_str(&w, "order_id", order_id);
+		jw_key(&w, "released");
+		jw_obj_begin(&w);
+		for (size_t i = 0; i < held.n; i++)
+			if (held.values[i])
+				jw_kv_int(&w, held.names[i], held.values[i]);
+		jw_obj_end(&w);
+		jw_obj_end(&w);
+		reply_jw(r, 200, &out);
+		sb_addf(&r->msg, "order %s: stock released", order_id);
+		shop_req_field(r, "order_id", order_id);
+	}
+	shop_ledger_put(&order);
+	shop_tally_free(&held);
+	cfg_free(&cfg);
+}
+
 static void inventory_stock(struct shop_req *r)
 {
+	struct shop_tally stock;
+	struct strbuf err = SB_INIT;
+	memset(&stock, 0, sizeof(stock));
+	if (shop_ledger_read(r->srv->store, LEDGER_STOCK, STOCK_KEY, &stock, &err) < 0) {
+		shop_reply_error(r, 500, err.buf);
+		sb_release(&err);
+		shop_tally_free(&stock);
+		return;
+	}
+	sb_release(&err);
+	stock_defaults(&stock);
 	struct strbuf out = SB_INIT;
 	struct jw w;
 	jw_init(&w, &out);
@@ -523,12 +844,13 @@ static void inventory_stock(struct shop_req *r)
 		jw_kv_str(&w, "sku", catalogue[i].sku);
 		jw_kv_str(&w, "name", catalogue[i].name);
 		jw_kv_int(&w, "price_cents", catalogue[i].price_cents);
-		jw_kv_int(&w, "available", catalogue[i].available);
+		jw_kv_int(&w, "available", *shop_tally_at(&stock, catalogue[i].sku));
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	reply_jw(r, 200, &out);
+	shop_tally_free(&stock);
 }
 
 static const char *const shipment_keys[] = { "order_id", "sku", "qty", NULL };
@@ -540,28 +862,64 @@ static void shipping_create(struct shop_req *r)
 	const char *order_id = NULL, *sku = NULL;
 	int64_t qty = 1;
 	if (root) {
-		cfg_get_string(&cfg, root, "", "order_id", false, &order_id);
+		cfg_get_text(&cfg, root, "", "order_id", false, &order_id);
 		cfg_get_string(&cfg, root, "", "sku", false, &sku);
 		cfg_get_int(&cfg, root, "", "qty", false, 1, 100, &qty);
 	}
-	if (root && body_ok(r, &cfg)) {
-		char id[32];
-		new_id("shp", id, sizeof(id));
-		struct strbuf out = SB_INIT;
-		struct jw w;
-		jw_init(&w, &out);
-		jw_obj_begin(&w);
-		jw_kv_str(&w, "shipment_id", id);
-		if (order_id)
-			jw_kv_str(&w, "order_id", order_id);
-		jw_kv_str(&w, "status", "scheduled");
-		jw_obj_end(&w);
-		reply_jw(r, 201, &out);
-		sb_addf(&r->msg, "shipment %s scheduled", id);
-		shop_req_field(r, "shipment_id", id);
-		if (order_id)
-			shop_req_field(r, "order_id", order_id);
+	if (!root || !body_ok(r, &cfg)) {
+		cfg_free(&cfg);
+		return;
 	}
+	char id[32];
+	new_id("shp", id, sizeof(id));
+	if (order_id && !order_record(r, order_id, id, qty)) {
+		cfg_free(&cfg);
+		return;
+	}
+	struct strbuf out = SB_INIT;
+	struct jw w;
+	jw_init(&w, &out);
+	jw_obj_begin(&w);
+	jw_kv_str(&w, "shipment_id", id);
+	if (order_id)
+		jw_kv_str(&w, "order_id", order_id);
+	jw_kv_str(&w, "status", "scheduled");
+	jw_obj_end(&w);
+	reply_jw(r, 201, &out);
+	sb_addf(&r->msg, "shipment %s scheduled", id);
+	shop_req_field(r, "shipment_id", id);
+	if (order_id)
+		shop_req_field(r, "order_id", order_id);
+	cfg_free(&cfg);
+}
+
+/* POST /shipments/cancel: cancel every scheduled shipment of the order. */
+static void shipping_cancel(struct shop_req *r)
+{
+	struct cfg cfg;
+	const char *order_id = read_order_id(r, &cfg);
+	struct shop_ledger l;
+	struct shop_tally shipments;
+	if (!order_id || !order_take_all(r, order_id, &l, &shipments)) {
+		cfg_free(&cfg);
+		return;
+	}
+	struct strbuf out = SB_INIT;
+	struct jw w;
+	jw_init(&w, &out);
+	jw_obj_begin(&w);
+	jw_kv_str(&w, "order_id", order_id);
+	jw_key(&w, "cancelled");
+	jw_arr_begin(&w);
+	for (size_t i = 0; i < shipments.n; i++)
+		jw_str(&w, shipments.names[i]);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	reply_jw(r, 200, &out);
+	sb_addf(&r->msg, "order %s: %zu shipment(s) cancelled", order_id, shipments.n);
+	shop_req_field(r, "order_id", order_id);
+	shop_ledger_put(&l);
+	shop_tally_free(&shipments);
 	cfg_free(&cfg);
 }
 
@@ -584,10 +942,14 @@ static const struct route routes[] = {
 	{ "gateway", "POST", "/orders", gateway_orders, IDEM_PASS },
 	{ "gateway", "GET", "/products", gateway_products, IDEM_NONE },
 	{ "orders", "POST", "/orders", orders_create, IDEM_OWN },
+	{ "orders", "POST", "/notify", orders_notify, IDEM_REPLAY },
 	{ "payments", "POST", "/charge", payments_charge, IDEM_REPLAY },
+	{ "payments", "POST", "/refund", payments_refund, IDEM_REPLAY },
 	{ "inventory", "POST", "/reserve", inventory_reserve, IDEM_REPLAY },
+	{ "inventory", "POST", "/release", inventory_release, IDEM_REPLAY },
 	{ "inventory", "GET", "/stock", inventory_stock, IDEM_NONE },
 	{ "shipping", "POST", "/shipments", shipping_create, IDEM_REPLAY },
+	{ "shipping", "POST", "/shipments/cancel", shipping_cancel, IDEM_REPLAY },
 };
 
 static void run_replay(struct shop_req *r, const struct route *rt)
@@ -604,9 +966,9 @@ static void run_replay(struct shop_req *r, const struct route *rt)
 		shop_req_field(r, "replayed", "true");
 	} else {
 		rt->fn(r);
-		int st = r->resp->status;
-		if (st >= 200 && st <= 299) {
-			e.status = st;
+		if (answered_ok(r)) {
+			e.applied++;
+			e.status = r->resp->status;
 			shop_store_set(&e.body, r->resp->body.buf);
 		}
 	}
@@ -619,8 +981,11 @@ static void run_pass(struct shop_req *r, const struct route *rt)
 	if (!idem_take(r, &e, NULL))
 		return;
 	idem_put(r, &e);
-	if (r->resp->status < 400)
+	if (r->resp->status < 400) {
 		rt->fn(r);
+		if (answered_ok(r))
+			idem_applied(r);
+	}
 }
 
 bool shop_role_handle(struct shop_req *r)

@@ -16,6 +16,15 @@
  * client has the answer every span of the request is on disk. A delay
  * from the latency fault is known in advance and counted in the span's
  * duration; a hung request's span is written when its connection ends.
+ *
+ * An instance is one of the topology's (--instance ID) or a standalone
+ * one (--service SVC --port PORT [--id ID]), which a deploy tool starts
+ * beside the topology's: it takes its dependencies, check and store
+ * from SVC's entry but is not listed there, so nothing calls it unless
+ * a proxy sends it traffic. Every answer carries `Shop-Version: V` and
+ * /health reports "version" (--version, default v1), so a test can tell
+ * which revision served a request; --fault sets fault switches from the
+ * first request on, exactly as POST /admin/fault would.
  */
 #include "common.h"
 
@@ -29,6 +38,7 @@
 #include "sig.h"
 #include "store.h"
 #include "timefmt.h"
+#include "units.h"
 
 struct shop_hung {
 	char *peer;
@@ -168,6 +178,7 @@ static int check_dependencies(struct shop_server *srv, struct httpd_request *htt
 	jw_kv_str(w, "status", error.len ? "fail" : "ok");
 	jw_kv_str(w, "service", self->name);
 	jw_kv_str(w, "instance", srv->instance->id);
+	jw_kv_str(w, "version", srv->version);
 	if (error.len)
 		jw_kv_str(w, "error", error.buf);
 	jw_key(w, "dependencies");
@@ -243,6 +254,7 @@ static void health(struct shop_server *srv, struct httpd_request *http, struct h
 		jw_kv_str(&w, "status", srv->fault.health_fail ? "fail" : "ok");
 		jw_kv_str(&w, "service", srv->service->name);
 		jw_kv_str(&w, "instance", srv->instance->id);
+		jw_kv_str(&w, "version", srv->version);
 		jw_obj_end(&w);
 		status = srv->fault.health_fail ? 503 : 200;
 	}
@@ -353,6 +365,20 @@ static void admin_route(struct shop_server *srv, struct httpd_request *http,
 	sb_release(&msg);
 }
 
+/* One key's counters: {"key","count","applied","route"}. */
+static void write_idem(struct jw *w, const struct shop_store_entry *e)
+{
+	jw_obj_begin(w);
+	jw_kv_str(w, "key", e->key);
+	jw_kv_int(w, "count", e->count);
+	jw_kv_int(w, "applied", e->applied);
+	jw_key(w, "route");
+	jw_str(w, e->route); /* NULL: null */
+	jw_obj_end(w);
+}
+
+/* GET /admin/idempotency?key=K: one key; without key, every key of the
+ * service's store, sorted. */
 static void admin_idempotency(struct shop_server *srv, struct httpd_request *http,
 			      struct httpd_response *resp)
 {
@@ -361,31 +387,44 @@ static void admin_idempotency(struct shop_server *srv, struct httpd_request *htt
 		httpd_response_header(resp, "Allow", "GET");
 		return;
 	}
-	struct strbuf key = SB_INIT, err = SB_INIT;
+	struct strbuf key = SB_INIT, err = SB_INIT, sb = SB_INIT;
+	struct jw w;
+	jw_init(&w, &sb);
 	int got = httpd_query_get(http->query, "key", &key);
-	if (got <= 0 || !shop_idem_key_valid(key.buf)) {
+	if (got < 0 || (got > 0 && !shop_idem_key_valid(key.buf))) {
 		plain_error(resp, 400,
 			    got < 0 ? "malformed query string"
 				    : "give the key as ?key=K (1 to 255 visible ASCII "
 				      "characters)");
-	} else {
-		long count = shop_store_count(srv->store, key.buf, &err);
-		if (count < 0) {
+	} else if (got > 0) {
+		struct shop_store_entry e;
+		if (shop_store_read(srv->store, key.buf, &e, &err) < 0) {
 			plain_error(resp, 500, err.buf);
 		} else {
-			struct strbuf sb = SB_INIT;
-			struct jw w;
-			jw_init(&w, &sb);
+			write_idem(&w, &e);
+			plain_json(resp, 200, &sb);
+		}
+		shop_store_unlock(&e);
+	} else {
+		struct shop_store_entry *v;
+		size_t n;
+		if (shop_store_list(srv->store, &v, &n, &err) < 0) {
+			plain_error(resp, 500, err.buf);
+		} else {
 			jw_obj_begin(&w);
-			jw_kv_str(&w, "key", key.buf);
-			jw_kv_int(&w, "count", count);
+			jw_key(&w, "keys");
+			jw_arr_begin(&w);
+			for (size_t i = 0; i < n; i++)
+				write_idem(&w, &v[i]);
+			jw_arr_end(&w);
 			jw_obj_end(&w);
 			plain_json(resp, 200, &sb);
-			sb_release(&sb);
+			shop_store_list_free(v, n);
 		}
 	}
 	sb_release(&key);
 	sb_release(&err);
+	sb_release(&sb);
 }
 
 static void admin(struct shop_server *srv, struct httpd_request *http, struct httpd_response *resp)
@@ -529,13 +568,16 @@ static void business(struct shop_server *srv, struct httpd_request *http,
 				 "the Idempotency-Key must be 1 to 255 visible ASCII characters");
 	} else {
 		r.idem_key = key;
+		int fault_status = srv->fault.hang ? 0 : shop_fault_status(&srv->fault);
 		if (srv->fault.hang) {
 			hang_request(&r);
 			hung = true;
-		} else if (srv->fault.status) {
+		} else if (fault_status) {
 			char msg[64];
-			snprintf(msg, sizeof(msg), "fault injected: status %d", srv->fault.status);
-			shop_reply_error(&r, srv->fault.status, msg);
+			snprintf(msg, sizeof(msg), "fault injected: status %d", fault_status);
+			shop_reply_error(&r, fault_status, msg);
+			if (!srv->fault.status)
+				log_fault_change(srv, "status fault off: its last counted answer");
 		} else if (!shop_role_handle(&r)) {
 			shop_reply_error(&r, 404, "no such endpoint");
 		}
@@ -571,6 +613,7 @@ static void handle(struct httpd_request *http, struct httpd_response *resp, void
 		admin(srv, http, resp);
 	else
 		business(srv, http, resp);
+	httpd_response_header(resp, "Shop-Version", srv->version);
 }
 
 /* After each answer: end hung spans whose client left; trigger a pending exit. */
@@ -589,8 +632,51 @@ static void on_answer(const struct httpd_log_entry *e, void *user)
 	}
 }
 
-static int setup(struct shop_server *srv, const char *dir_arg, const char *id)
+/* What `shopd serve` was asked to run. */
+struct serve_args {
+	const char *dir;
+	const char *instance;  /* --instance, or NULL */
+	const char *service;   /* --service, or NULL */
+	int port;              /* --port */
+	const char *id;        /* --id, or NULL */
+	const char *version;   /* --version, or NULL */
+	bool has_fault;        /* --fault was given: */
+	struct shop_fault fault; /* its switches */
+};
+
+/* srv->instance: the topology's instance, or a standalone one of a service. */
+static int find_instance(struct shop_server *srv, const struct serve_args *a)
 {
+	if (a->instance) {
+		srv->instance = shop_topo_instance(&srv->topo, a->instance);
+		if (!srv->instance) {
+			error("no instance '%s' in '%s/topology.json'", a->instance, srv->dir);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	struct shop_service *svc = shop_topo_service(&srv->topo, a->service);
+	if (!svc) {
+		error("no service '%s' in '%s/topology.json'", a->service, srv->dir);
+		return EXIT_USAGE;
+	}
+	srv->standalone_id = a->id ? xstrdup(a->id) : xasprintf("%s-%d", a->service, a->port);
+	if (shop_topo_instance(&srv->topo, srv->standalone_id)) {
+		error("instance '%s' is in '%s/topology.json': run it with --instance",
+		      srv->standalone_id, srv->dir);
+		return EXIT_USAGE;
+	}
+	srv->standalone.id = srv->standalone_id;
+	srv->standalone.host = "127.0.0.1";
+	srv->standalone.port = a->port;
+	srv->standalone.service = svc;
+	srv->instance = &srv->standalone;
+	return 0;
+}
+
+static int setup(struct shop_server *srv, const struct serve_args *a)
+{
+	const char *dir_arg = a->dir;
 	struct strbuf err = SB_INIT;
 	srv->exit_code = -1;
 	shop_fault_clear(&srv->fault);
@@ -605,11 +691,12 @@ static int setup(struct shop_server *srv, const char *dir_arg, const char *id)
 		sb_release(&err);
 		return EXIT_USAGE;
 	}
-	srv->instance = shop_topo_instance(&srv->topo, id);
-	if (!srv->instance) {
-		error("no instance '%s' in '%s/topology.json'", id, srv->dir);
-		return EXIT_USAGE;
-	}
+	srv->version = a->version ? a->version : "v1";
+	int status = find_instance(srv, a);
+	if (status)
+		return status;
+	if (a->has_fault)
+		srv->fault = a->fault;
 	srv->service = srv->instance->service;
 	srv->rr = xcalloc(srv->topo.nservices, sizeof(*srv->rr));
 	shop_routes_init(&srv->routes, &srv->topo, srv->service);
@@ -651,31 +738,95 @@ static void teardown(struct shop_server *srv)
 	shop_routes_free(&srv->routes);
 	free(srv->store);
 	free(srv->dir);
+	free(srv->standalone_id);
 	shop_topo_free(&srv->topo);
 }
 
-int shop_cmd_serve(int argc, char **argv)
+/* A version is sent as a header: 1 to 64 visible ASCII characters. */
+static bool valid_version(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] <= ' ' || v[i] > '~')
+			return false;
+	return true;
+}
+
+/* An id names files and records: 1 to 64 of [A-Za-z0-9._-], not starting with '.' or '-'. */
+static bool valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 64 || id[0] == '.' || id[0] == '-')
+		return false;
+	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* Read serve's options into *a; misuse exits 2. */
+static void serve_args(int argc, char **argv, struct serve_args *a)
 {
 	struct opt_parser p;
-	const char *dir = NULL, *id = NULL;
+	const char *port = NULL, *fault = NULL;
+	memset(a, 0, sizeof(*a));
 	opt_begin(&p, argc, argv);
 	int c;
 	while ((c = opt_next(&p)) != OPT_DONE) {
-		if (c == SHOP_OPT_DIR)
-			dir = p.arg;
-		else if (c == SHOP_OPT_INSTANCE)
-			id = p.arg;
+		switch (c) {
+		case SHOP_OPT_DIR: a->dir = p.arg; break;
+		case SHOP_OPT_INSTANCE: a->instance = p.arg; break;
+		case SHOP_OPT_SERVICE: a->service = p.arg; break;
+		case SHOP_OPT_PORT: port = p.arg; break;
+		case SHOP_OPT_ID: a->id = p.arg; break;
+		case SHOP_OPT_VERSION: a->version = p.arg; break;
+		case SHOP_OPT_FAULT: fault = p.arg; break;
+		}
 	}
 	char **ops;
 	if (opt_operands(&p, &ops) > 0)
 		opt_usage_error(&p, "unexpected operand '%s'", ops[0]);
-	if (!dir || !id)
-		opt_usage_error(&p, "both --dir and --instance are required");
+	if (!a->dir)
+		opt_usage_error(&p, "--dir is required");
+	if (a->instance && (a->service || port || a->id))
+		opt_usage_error(&p, "give --instance, or --service and --port, not both");
+	if (!a->instance && !a->service)
+		opt_usage_error(&p, "give --instance, or --service and --port");
+	if (a->service && !port)
+		opt_usage_error(&p, "--service needs --port");
+	if (!a->service && (port || a->id))
+		opt_usage_error(&p, "--port and --id go with --service");
+	struct strbuf err = SB_INIT;
+	long long n;
+	if (port && num_parse_int(port, 1, 65535, &n, &err) < 0)
+		opt_usage_error(&p, "--port: %s", err.buf);
+	a->port = port ? (int)n : 0;
+	if (a->id && !valid_id(a->id))
+		opt_usage_error(&p,
+				"invalid --id '%s': use 1 to 64 letters, digits, '.', '_' or '-', "
+				"not starting with '.' or '-'",
+				a->id);
+	if (a->version && !valid_version(a->version))
+		opt_usage_error(&p, "invalid --version '%s': use 1 to 64 visible ASCII characters",
+				a->version);
 	opt_end(&p);
+	if (fault) {
+		shop_fault_clear(&a->fault);
+		if (shop_fault_apply(&a->fault, fault, strlen(fault), &err) < 0) {
+			error("%s", err.buf);
+			exit_after_output(EXIT_USAGE);
+		}
+		a->has_fault = true;
+	}
+	sb_release(&err);
+}
 
+int shop_cmd_serve(int argc, char **argv)
+{
+	struct serve_args a;
+	serve_args(argc, argv, &a);
 	struct shop_server srv;
 	memset(&srv, 0, sizeof(srv));
-	int status = setup(&srv, dir, id);
+	int status = setup(&srv, &a);
 	if (status) {
 		teardown(&srv);
 		return status;
@@ -691,7 +842,15 @@ int shop_cmd_serve(int argc, char **argv)
 	struct jw *w = shop_tel_log_begin(&srv.tel, "info", NULL, "instance started");
 	jw_kv_str(w, "url", url.buf);
 	jw_kv_int(w, "pid", getpid());
+	jw_kv_str(w, "version", srv.version);
 	shop_tel_log_end(&srv.tel);
+	if (a.has_fault) {
+		log_fault_change(&srv, "fault switches set");
+		if (srv.fault.exit_code >= 0) { /* as after the POST's answer */
+			srv.exit_code = srv.fault.exit_code;
+			srv.exiting = true;
+		}
+	}
 
 	while (!srv.exiting && !sig_pending()) {
 		if (httpd_run_once(srv.httpd, 250) < 0 && errno != EINTR) {

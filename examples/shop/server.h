@@ -28,7 +28,10 @@ struct shop_hung; /* a hung request whose span is written when it ends */
 struct shop_server {
 	struct shop_topo topo;
 	struct shop_service *service;
-	struct shop_instance *instance;
+	struct shop_instance *instance; /* in topo, or &standalone */
+	struct shop_instance standalone; /* serve --service: not in the topology */
+	char *standalone_id;
+	const char *version;  /* --version: in /health and the Shop-Version header */
 	char *dir;   /* absolute run directory */
 	char *store; /* DIR/store/SERVICE */
 	struct shop_tel tel;

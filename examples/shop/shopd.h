@@ -7,7 +7,8 @@
  *	shopd restart --dir DIR INSTANCE ...
  *	shopd status  --dir DIR [INSTANCE ...]
  *	shopd url     --dir DIR SERVICE|INSTANCE
- *	shopd serve   --dir DIR --instance ID
+ *	shopd serve   --dir DIR --instance ID [--version V] [--fault JSON]
+ *	shopd serve   --dir DIR --service SVC --port PORT [--id ID] [--version V] [--fault JSON]
  *
  * An INSTANCE operand is an instance id or a service name (all of its
  * instances). Records go to stdout as JSON Lines, one "shop.instance"
@@ -16,6 +17,10 @@
  * "down" (not running), "stopped" (by this stop) or "running" (a stop
  * that failed); status adds health_status, and "error" says what is
  * wrong with an instance that is not up.
+ *
+ * The second form of serve runs a standalone instance of SVC that is not
+ * in the topology (its id defaults to SVC-PORT): what a deploy tool
+ * starts, one per version, beside or instead of the topology's own.
  */
 #ifndef SHOP_SHOPD_H
 #define SHOP_SHOPD_H
@@ -36,6 +41,11 @@ enum {
 	SHOP_OPT_TOPOLOGY,
 	SHOP_OPT_FIXED_PORTS,
 	SHOP_OPT_INSTANCE,
+	SHOP_OPT_SERVICE,
+	SHOP_OPT_PORT,
+	SHOP_OPT_VERSION,
+	SHOP_OPT_FAULT,
+	SHOP_OPT_ID,
 };
 
 /* The commands (argv[0] is the command name); each returns the exit status. */

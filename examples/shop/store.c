@@ -7,6 +7,7 @@
  * two calls reads back as the one written.
  */
 #include "common.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -63,7 +64,8 @@ static char *dup_string(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
 }
 
-/* Read the record at fd into e. An empty file is a new key. */
+/* Read the record at fd into e. An empty file is a new key. When e->key
+ * is NULL it is taken from the record (a listing), else it must match. */
 static int read_record(int fd, const char *path, struct shop_store_entry *e, struct strbuf *err)
 {
 	struct stat st;
@@ -99,17 +101,22 @@ static int read_record(int fd, const char *path, struct shop_store_entry *e, str
 	}
 	int r = 0;
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(doc, "key");
-	if (!cJSON_IsString(key) || strcmp(key->valuestring, e->key)) {
+	if (!cJSON_IsString(key) || (e->key && strcmp(key->valuestring, e->key))) {
 		sb_addf(err, "idempotency record '%s' belongs to another key", path);
 		r = -1;
 	} else {
 		const cJSON *count = cJSON_GetObjectItemCaseSensitive(doc, "count");
 		const cJSON *status = cJSON_GetObjectItemCaseSensitive(doc, "status");
+		const cJSON *applied = cJSON_GetObjectItemCaseSensitive(doc, "applied");
+		if (!e->key)
+			e->key = xstrdup(key->valuestring);
 		e->count = cJSON_IsNumber(count) ? (long)count->valuedouble : 0;
+		e->applied = cJSON_IsNumber(applied) ? (long)applied->valuedouble : 0;
 		e->status = cJSON_IsNumber(status) ? (int)status->valuedouble : 0;
 		e->fingerprint = dup_string(doc, "fingerprint");
 		e->body = dup_string(doc, "body");
 		e->ref = dup_string(doc, "ref");
+		e->route = dup_string(doc, "route");
 	}
 	cJSON_Delete(doc);
 	return r;
@@ -168,6 +175,8 @@ int shop_store_save(struct shop_store_entry *e, struct strbuf *err)
 	jw_obj_begin(&w);
 	jw_kv_str(&w, "key", e->key);
 	jw_kv_int(&w, "count", e->count);
+	jw_kv_int(&w, "applied", e->applied);
+	kv_str_or_null(&w, "route", e->route);
 	kv_str_or_null(&w, "fingerprint", e->fingerprint);
 	jw_kv_int(&w, "status", e->status);
 	kv_str_or_null(&w, "body", e->body);
@@ -205,32 +214,106 @@ void shop_store_unlock(struct shop_store_entry *e)
 	free(e->fingerprint);
 	free(e->body);
 	free(e->ref);
+	free(e->route);
 	memset(e, 0, sizeof(*e));
 	e->fd = -1;
 }
 
-long shop_store_count(const char *store, const char *key, struct strbuf *err)
+/* Read the record at path into *e (e->key: see read_record) under a
+ * shared lock, waited for briefly. A missing file reads as a new key. */
+static int peek(const char *path, struct shop_store_entry *e, struct strbuf *err)
 {
-	char *path = key_path(store, key);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		long r = 0;
-		if (errno != ENOENT) {
-			sb_addf(err, "cannot open '%s': %s", path, strerror(errno));
-			r = -1;
-		}
-		free(path);
-		return r;
+		if (errno == ENOENT)
+			return 0;
+		sb_addf(err, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
 	}
 	/* A writer holds the lock only briefly; a long holder (an order in
 	 * progress) is read around, which is safe with whole-value parsing. */
 	int locked = lock_wait(fd, LOCK_SH, 200);
-	struct shop_store_entry e = { .fd = -1, .key = xstrdup(key) };
-	long r = read_record(fd, path, &e, err) < 0 ? -1 : e.count;
+	int r = read_record(fd, path, e, err);
 	if (locked == 0)
 		flock(fd, LOCK_UN);
 	close(fd);
-	shop_store_unlock(&e);
+	return r;
+}
+
+int shop_store_read(const char *store, const char *key, struct shop_store_entry *e,
+		    struct strbuf *err)
+{
+	memset(e, 0, sizeof(*e));
+	e->fd = -1;
+	e->key = xstrdup(key);
+	char *path = key_path(store, key);
+	int r = peek(path, e, err);
 	free(path);
 	return r;
+}
+
+/* A record's file name: 32 hex digits and ".json" (see key_path). */
+static bool record_name(const char *name)
+{
+	return strlen(name) == 37 && strspn(name, "0123456789abcdef") == 32 &&
+	       !strcmp(name + 32, ".json");
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct shop_store_entry *x = a, *y = b;
+	return strcmp(x->key, y->key);
+}
+
+int shop_store_list(const char *store, struct shop_store_entry **out, size_t *n,
+		    struct strbuf *err)
+{
+	struct shop_store_entry *v = NULL;
+	size_t nv = 0, alloc = 0;
+	int r = 0;
+	*out = NULL;
+	*n = 0;
+	DIR *d = opendir(store);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		sb_addf(err, "cannot open '%s': %s", store, strerror(errno));
+		return -1;
+	}
+	const struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!record_name(de->d_name))
+			continue;
+		char *path = xasprintf("%s/%s", store, de->d_name);
+		struct shop_store_entry e = { .fd = -1 };
+		r = peek(path, &e, err);
+		free(path);
+		if (r < 0) {
+			shop_store_unlock(&e);
+			break;
+		}
+		if (!e.key) { /* empty: made by a request that never saved */
+			shop_store_unlock(&e);
+			continue;
+		}
+		ALLOC_GROW(v, nv + 1, alloc);
+		v[nv++] = e;
+	}
+	closedir(d);
+	if (r < 0) {
+		shop_store_list_free(v, nv);
+		return -1;
+	}
+	if (nv)
+		qsort(v, nv, sizeof(*v), by_key);
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+void shop_store_list_free(struct shop_store_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		shop_store_unlock(&v[i]);
+	free(v);
 }

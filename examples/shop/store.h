@@ -10,8 +10,10 @@
  * second request with the same key, on any instance, waits until the
  * first is done, then sees its result.
  *
- * A record holds how many requests carried the key, a fingerprint of the
- * first request (to refuse the key's reuse for a different request), the
+ * A record holds how many requests carried the key, how many times the
+ * service's handler ran for it and answered 2xx (applied), the route it
+ * was first used for ("POST /charge"), a fingerprint of the first
+ * request (to refuse the key's reuse for a different request), the
  * stored response (status and body) and a free reference (the orders
  * service keeps the order id it made for the key).
  */
@@ -26,6 +28,8 @@ struct shop_store_entry {
 	int fd; /* the locked file; -1 when not held */
 	char *key;
 	long count;	   /* requests that carried the key, this one included once counted */
+	long applied;	   /* times the handler ran for the key and answered 2xx */
+	char *route;	   /* "METHOD PATH" of the first request; NULL: none */
 	char *fingerprint; /* of the first request; NULL for a new key */
 	int status;	   /* stored response status; 0: none */
 	char *body;	   /* stored response body; NULL: none */
@@ -59,8 +63,26 @@ void shop_store_set(char **field, const char *value);
 /* shop_store_unlock: release the lock and free what *e holds. */
 void shop_store_unlock(struct shop_store_entry *e);
 
-/* shop_store_count: how many requests carried key (0 if none); -1 with
- * a message in err on a system error. Takes a shared lock briefly. */
-long shop_store_count(const char *store, const char *key, struct strbuf *err);
+/*
+ * shop_store_read: read key's record in store into *e without holding it
+ * (a shared lock is taken briefly, or the record is read around a long
+ * holder); a key never seen reads as count 0. Returns 0, or -1 with a
+ * message in err. Free *e with shop_store_unlock in either case.
+ */
+int shop_store_read(const char *store, const char *key, struct shop_store_entry *e,
+		    struct strbuf *err);
+
+/*
+ * shop_store_list: every record of store, read as by shop_store_read,
+ * sorted by key (strcmp); files of records never saved are skipped, and
+ * so are files that are not records. *out is newly allocated (free it
+ * with shop_store_list_free), *n its length. Returns 0, or -1 with a
+ * message in err and nothing allocated.
+ */
+int shop_store_list(const char *store, struct shop_store_entry **out, size_t *n,
+		    struct strbuf *err);
+
+/* shop_store_list_free: free the n entries at v and v itself. */
+void shop_store_list_free(struct shop_store_entry *v, size_t n);
 
 #endif
