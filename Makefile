@@ -67,7 +67,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1
 
 MANPAGES := $(sort $(wildcard man/*.1 man/*.7))
-SCRIPTS  := .ci/run .ci/deps completions/gen tests/run-test tests/helpers.bash $(wildcard tests/bench/*.sh) \
+SCRIPTS  := .ci/run .ci/deps completions/gen tests/run-test tests/helpers.bash tests/deploy.bash tests/scale.bash tests/saga.bash $(wildcard tests/bench/*.sh) \
             $(wildcard examples/*.sh) $(wildcard examples/shop/*.sh)
 
 # ---- set-up ------------------------------------------------------------
@@ -108,6 +108,11 @@ $(SHOP): $(SHOP_OBJ) $(LIB)
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(O)/tests/unit/tap.o $(O)/tests/unit/child.o $(LIB)
 	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# test_scale_mix tests ofs-scale's mix solver, so it links cost.o too.
+$(O)/tests/unit/test_scale_mix: $(O)/tests/unit/test_scale_mix.o $(O)/cmd/ofs-scale/cost.o \
+		$(O)/tests/unit/tap.o $(O)/tests/unit/child.o $(LIB)
+	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
 	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -116,7 +121,9 @@ $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
 
 # ---- tests -------------------------------------------------------------
 # Every unit program and every bats file runs under one prove, so its
-# closing summary counts every test.
+# closing summary counts every test. A failed test's diagnostics (TAP
+# comments) are shown, so a log says why, not only which.
+PROVE_FLAGS ?= --failures --comments
 check: all $(UNIT_BIN) $(BENCH_BIN)
 	@OFS_TOP=$(CURDIR) OFS_BIN=$(abspath $(B)) OFS_BUILD=$(abspath $(O)) \
 	    prove --exec tests/run-test $(PROVE_FLAGS) \
@@ -137,6 +144,29 @@ demo: all
 $(O)/fuzz/lib/%.o: libcommon/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -Ilibcommon $(PKG_CFLAGS) -c -o $@ $<
+
+# A target for a program's own parser links that program's files too.
+$(O)/fuzz/cmd/%.o: cmd/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -Ilibcommon -I$(<D) $(PKG_CFLAGS) -c -o $@ $<
+
+$(O)/fuzz/fuzz_deploy_spec: tests/fuzz/fuzz_deploy_spec.c $(O)/fuzz/cmd/ofs-deploy/spec.o \
+		$(O)/fuzz/cmd/ofs-deploy/cond.o $(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon -Icmd/ofs-deploy $(PKG_CFLAGS) \
+		-o $@ $^ $(PKG_LIBS)
+
+$(O)/fuzz/fuzz_scale_policy: tests/fuzz/fuzz_scale_policy.c $(O)/fuzz/cmd/ofs-scale/policy.o \
+		$(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon -Icmd/ofs-scale $(PKG_CFLAGS) \
+		-o $@ $^ $(PKG_LIBS)
+
+$(O)/fuzz/fuzz_saga_def: tests/fuzz/fuzz_saga_def.c $(O)/fuzz/cmd/ofs-saga/def.o \
+		$(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon -Icmd/ofs-saga $(PKG_CFLAGS) \
+		-o $@ $^ $(PKG_LIBS)
 
 $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ) | deps
 	@mkdir -p $(@D)

@@ -13,10 +13,21 @@
 # and, with payments slowed by a latency fault, finds the critical path of
 # a slow order. Then ofs-chaos runs an experiment: kill a payments
 # instance while ofs-health heals the shop, with the verdict and the
-# first lines of its Markdown report. Last it shows the status of every instance and stops the
+# first lines of its Markdown report. Then ofs-deploy releases the
+# shop's inventory service behind a real HAProxy (when haproxy is
+# installed): v1 to every instance, a canary of v2 promoted after its
+# error rate was measured, and a bad v3 (it answers 500) rolled back at
+# its first analysis. Then ofs-scale absorbs an eightfold CPU spike on
+# the cart service, one `decide --apply` per 15 s period, each decision
+# with its reason (the HPA's rate limits on the way up, the stabilization
+# window on the way down), and simulates a threefold spike with a 30 s
+# provisioning delay. Then ofs-saga places an order through the order
+# saga, and another while payments answers 503: the charge retried, the
+# reservation compensated, the stock given back, and the saga's graph
+# with that run's state. Last it shows the status of every instance and stops the
 # shop. Whatever happens, the shop is stopped and the
 # directory removed on the way out. Builds nothing: it runs
-# $OFS_BIN/shopd, ofs-health, ofs-trace and ofs-chaos (default: bin/ beside
+# $OFS_BIN/shopd, ofs-health, ofs-trace, ofs-chaos, ofs-deploy, ofs-scale and ofs-saga (default: bin/ beside
 # examples/). Uses curl, and jq when installed for readable output.
 set -euo pipefail
 
@@ -26,6 +37,9 @@ shopd=$bin/shopd
 health=$bin/ofs-health
 otrace=$bin/ofs-trace
 chaos=$bin/ofs-chaos
+deploy=$bin/ofs-deploy
+scale=$bin/ofs-scale
+osaga=$bin/ofs-saga
 topology=$here/shop/topology.json
 
 die() {
@@ -37,6 +51,9 @@ die() {
 [ -x "$health" ] || die "'$health' not found: build it with make (or set OFS_BIN)"
 [ -x "$otrace" ] || die "'$otrace' not found: build it with make (or set OFS_BIN)"
 [ -x "$chaos" ] || die "'$chaos' not found: build it with make (or set OFS_BIN)"
+[ -x "$deploy" ] || die "'$deploy' not found: build it with make (or set OFS_BIN)"
+[ -x "$scale" ] || die "'$scale' not found: build it with make (or set OFS_BIN)"
+[ -x "$osaga" ] || die "'$osaga' not found: build it with make (or set OFS_BIN)"
 command -v curl >/dev/null || die "curl is needed"
 have_jq=false
 if command -v jq >/dev/null; then have_jq=true; fi
@@ -44,6 +61,11 @@ if command -v jq >/dev/null; then have_jq=true; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ofs-demo.XXXXXX")
 dir=$work/shop
 cleanup() {
+	local f
+	[ -n "${loader:-}" ] && kill "$loader" 2>/dev/null
+	for f in "$work"/haproxy.pid "$work"/state/deploy/*/run/*.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
 	"$shopd" stop --dir "$dir" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -130,6 +152,210 @@ sections() {
 	else
 		cat
 	fi
+}
+
+# A TCP port nothing listens on at 127.0.0.1.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 10000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
+			echo "$p"
+			return
+		}
+	done
+}
+
+# deploy_spec FILE VERSION STRATEGY [FAULT]: a spec for inventory VERSION
+# on 4 instances behind the demo's haproxy; FAULT sets the instances'
+# fault switches from their start (a bad release).
+deploy_spec() {
+	local fault=""
+	[ -n "${4:-}" ] && fault=" --fault '$4'"
+	cat >"$1" <<JSON
+{"service": "inventory", "version": "$2", "replicas": 4,
+ "instances": {"driver": "process", "ports": "$((hport + 1000))-$((hport + 1020))",
+   "start": "exec \"\$SHOPD\" serve --dir \"\$SHOP_DIR\" --service inventory --port \"\$OFS_PORT\" --version \"\$OFS_VERSION\"${fault//\"/\\\"}"},
+ "traffic": {"driver": "haproxy", "socket": "$work/haproxy.sock", "backend": "inventory"},
+ "strategy": $3,
+ "analysis": [{"name": "errors", "metrics": [{"name": "error-rate", "interval": "2s", "count": 2,
+   "successCondition": "result <= 0.01", "failureCondition": "result > 0.01",
+   "provider": {"kind": "haproxy", "metric": "errorRate", "of": "new"}}]}]}
+JSON
+}
+
+# scale_demo: a traffic spike on the shop's cart service, absorbed period
+# by period. Each 15 s period a sample of cart's CPU (its demand spread
+# over the replicas it has) goes to `ofs-scale decide --apply`, run once
+# per period as cron would run it; the policy's hook is the orchestrator
+# here: it writes the new replica count to a file the next sample reads.
+# Demand jumps eightfold for six periods, then falls back: the scale-up
+# follows the HPA's default rate limits, the scale-down waits out the
+# 300 s stabilization window, and every decision says why.
+scale_demo() {
+	local policy=$work/scale-policy.json replicas=$work/cart-replicas
+	cat >"$policy" <<JSON
+{"service": "cart", "minReplicas": 2, "maxReplicas": 20,
+ "metrics": [{"name": "cpu", "target": {"averageUtilization": 50}}],
+ "hook": "echo \"\$OFS_REPLICAS\" >'$replicas'",
+ "catalogue": [{"name": "m5.large", "pricePerHour": 0.096, "capacity": {"cpu": 200}}],
+ "instanceType": "m5.large"}
+JSON
+	echo 2 >"$replicas"
+	local i demand r cpu ts
+	for ((i = 0; i < 34; i++)); do
+		demand=100
+		((i >= 2 && i < 8)) && demand=800
+		r=$(cat "$replicas")
+		cpu=$((demand / r))
+		ts=$(date -u -d "@$((1795341600 + i * 15))" +%Y-%m-%dT%H:%M:%SZ)
+		printf '{"service":"cart","ts":"%s","metric":"cpu","value":%d,"replicas":%d,"ready_replicas":%d}\n' \
+			"$ts" "$cpu" "$r" "$r" |
+			OFS_STATE_DIR=$work/state "$scale" decide --apply -p "$policy" >>"$work/scale.jsonl" ||
+			die "ofs-scale decide failed"
+	done
+	# one line per decision; a run of the same decision for the same
+	# reason is shown once, with its count
+	if $have_jq; then
+		jq -r 'select(.type == "scale.decision") |
+			"\(.ts[11:19])\t\(.metrics[0].value | floor)\t\(.current)\t\(.desired)\t\(.cost_per_hour)\t\(.reason)"' \
+			"$work/scale.jsonl" |
+			awk -F '\t' '{ k = $2 FS $3 FS $4 FS $6 }
+				k == last { n++; next }
+				{ flush(); last = k; line = $0; n = 1 }
+				END { flush() }
+				function flush(  f) {
+					if (!n) return
+					split(line, f, FS)
+					printf "  %s  cpu %3d%% on %2d -> %2d  $%s/h%s\n    %s\n", f[1], f[2], f[3], f[4], f[5],
+						(n > 1 ? sprintf("  (%d periods alike)", n) : ""), f[6]
+				}'
+	else
+		grep '"type":"scale.decision"' "$work/scale.jsonl"
+	fi
+	echo "  the same spike offline, with a 30 s provisioning delay (ofs-scale simulate --spike 3x):"
+	"$scale" simulate -p "$policy" --spike 3x --replicas 2 >"$work/sim.jsonl" || true
+	if $have_jq; then
+		jq -r '"  capacity again after \(.time_to_capacity_s) s (mark \(.mark_s) s, met: \(.met_mark)); " +
+			"\(.slo_violation_minutes) SLO-violation minutes; peak \(.peak_replicas) replicas"' "$work/sim.jsonl"
+	else
+		cat "$work/sim.jsonl"
+	fi
+}
+
+# The records of a saga, one line each (raw JSON without jq).
+saga_lines() {
+	if $have_jq; then
+		jq -r 'if .type == "saga.step" or .type == "saga.compensation" then
+				"  \(if .type == "saga.compensation" then "undo " else "" end)\(.step) \(.event)" +
+				(if .event == "started" then " (attempt \(.attempt), key \(.key | split("/")[1:] | join("/")))"
+				 elif .event == "failed" then ": \(.error)\(if .retry_in_ms then ", again in \(.retry_in_ms) ms" else "" end)"
+				 elif .type == "saga.compensation" then ": \(.output | tojson)"
+				 else "" end)
+			elif .type == "saga.started" then "  started \(.saga)"
+			else "  \(.type[5:])\(if .step then " at \(.step)" else "" end)\(if .reason then ": \(.reason)" else "" end)" end'
+	else
+		cat
+	fi
+}
+
+# ofs-saga: one order through the saga (reserve, charge as the pivot,
+# ship, notify), then one while payments fails: the charge is retried,
+# then the reservation compensated and the stock given back. Last the
+# saga's graph, with the failed run's state laid over it.
+saga_demo() {
+	local input stock_before stock_after url id
+	heading "ofs-saga: an order saga, and one that fails at payment and is compensated"
+	input=$(printf '{"inventory":"%s","payments":"%s","shipping":"%s","orders":"%s"}' \
+		"$("$shopd" url --dir "$dir" inventory-1)" "$("$shopd" url --dir "$dir" payments-1)" \
+		"$("$shopd" url --dir "$dir" shipping-1)" "$("$shopd" url --dir "$dir" orders-1)")
+	OFS_STATE_DIR=$work/state "$osaga" start "$here/saga/order.json" --input "$input" --wait |
+		saga_lines || die "the order saga did not complete"
+	for url in payments-1 payments-2; do
+		curl -s -o /dev/null -X POST -d '{"status":503}' "$("$shopd" url --dir "$dir" "$url")/admin/fault"
+	done
+	stock_before=$(curl -s "$("$shopd" url --dir "$dir" inventory-1)/stock")
+	echo "  payments now answers 503:"
+	OFS_STATE_DIR=$work/state "$osaga" start "$here/saga/order.json" --input "$input" --wait \
+		>"$work/saga.jsonl" && die "the saga should have been compensated"
+	saga_lines <"$work/saga.jsonl"
+	stock_after=$(curl -s "$("$shopd" url --dir "$dir" inventory-1)/stock")
+	if $have_jq; then
+		echo "  books in stock before and after: $(jq '.items[0].available' <<<"$stock_before")," \
+			"$(jq '.items[0].available' <<<"$stock_after")"
+	fi
+	for url in payments-1 payments-2; do
+		curl -s -o /dev/null -X DELETE "$("$shopd" url --dir "$dir" "$url")/admin/fault"
+	done
+	id=$(sed -n 's/.*"type":"saga.started"[^}]*"saga":"\([^"]*\)".*/\1/p' "$work/saga.jsonl" | head -1)
+	echo "  the saga's transaction boundary, with that run's state (ofs-saga graph -f mermaid --journal):"
+	OFS_STATE_DIR=$work/state "$osaga" graph "$here/saga/order.json" -f mermaid --journal "$id" |
+		sed 's/^/    /'
+}
+
+# The records of a deploy, one line each (raw JSON without jq).
+deploy_steps() {
+	if $have_jq; then
+		jq -r 'if .type == "deploy.step" then
+				"  step \(.step // "-")/\(.steps // "-") \(.action)\(if .weight then " \(.weight) %" else "" end)\(if .detail then ": \(.detail)" else "" end)"
+			elif .type == "deploy.analysis" and (.final | not) then
+				"    \(.metric) = \(.value // "no data") -> \(.result)"
+			elif .type == "deploy.rollback" then "  ROLLBACK: \(.reason)"
+			elif .type == "deploy.done" then "  done: \(.outcome) in \(.duration_s * 10 | round / 10) s"
+			else empty end'
+	else
+		grep -E '"type":"deploy\.(step|rollback|done)"'
+	fi
+}
+
+deploy_demo() {
+	hport=$(free_port)
+	cat >"$work/haproxy.cfg" <<CFG
+global
+	stats socket $work/haproxy.sock mode 600 level admin
+	pidfile $work/haproxy.pid
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 20s
+	timeout server 20s
+frontend fe
+	bind 127.0.0.1:$hport
+	default_backend inventory
+backend inventory
+	server-template s 1-10 127.0.0.1:9 disabled
+CFG
+	"$haproxy" -D -f "$work/haproxy.cfg" || die "haproxy did not start"
+	export SHOPD=$shopd SHOP_DIR=$dir OFS_STATE_DIR=$work/state
+	echo "  haproxy on 127.0.0.1:$hport, backend inventory with 10 spare servers;"
+	echo "  ofs-deploy drives it through its runtime API socket"
+	deploy_spec "$work/v1.json" v1 '{"kind": "rolling"}'
+	"$deploy" run "$work/v1.json" | deploy_steps
+	(while :; do curl -s -o /dev/null "http://127.0.0.1:$hport/stock"; done) &
+	loader=$!
+	echo
+	echo "  v2 as a canary: 25 %, its error rate measured, 50 %, then promoted"
+	deploy_spec "$work/v2.json" v2 '{"kind": "canary", "steps": [{"setWeight": 25},
+		{"analysis": "errors"}, {"setWeight": 50}, {"pause": {"duration": "1s"}}]}'
+	"$deploy" run "$work/v2.json" | deploy_steps
+	echo
+	echo "  v3 as a canary, but v3 answers 500: rolled back at its first analysis"
+	deploy_spec "$work/v3.json" v3 '{"kind": "canary", "steps": [{"setWeight": 25},
+		{"analysis": "errors"}, {"setWeight": 50}, {"pause": {"duration": "1s"}}]}' '{"status":500}'
+	status=0
+	"$deploy" run "$work/v3.json" >"$work/v3.jsonl" || status=$?
+	deploy_steps <"$work/v3.jsonl"
+	[ "$status" = 1 ] || die "the bad canary was not rolled back (exit $status)"
+	kill "$loader" 2>/dev/null
+	wait "$loader" 2>/dev/null || true
+	loader=
+	local answer
+	answer=$(curl -s -D - -o /dev/null "http://127.0.0.1:$hport/stock" | tr -d '\r' |
+		awk 'tolower($1) == "shop-version:" { print $2 }')
+	echo "  exit status $status; inventory answers as $answer again"
+	[ "$answer" = v2 ] || die "inventory answers as '$answer' after the rollback"
+	echo "  ofs-deploy history --stats inventory:"
+	"$deploy" history --stats inventory | sed 's/^/    /'
 }
 
 # The records of an ofs-chaos run, one line each (raw JSON without jq).
@@ -265,6 +491,19 @@ steps <"$work/chaos.jsonl"
 echo "  exit status $status; the report (--report md), first lines:"
 sed -n '1,/^## Timeline/p' "$work/report.md" | sed 's/^/    /'
 [ "$status" = 0 ] || die "the experiment did not complete"
+
+heading "ofs-deploy: canary releases of inventory behind HAProxy"
+haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
+if [ -x "$haproxy" ]; then
+	deploy_demo
+else
+	echo "  (skipped: haproxy is not installed; apt-get install haproxy)"
+fi
+
+heading "ofs-scale: a traffic spike on cart, absorbed"
+scale_demo
+
+saga_demo
 
 heading "Status of every instance"
 "$shopd" status --dir "$dir" | instances

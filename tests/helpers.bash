@@ -35,6 +35,22 @@ shop_start() {
 	fi
 }
 
+# free_port: a TCP port of 127.0.0.1 that nothing listens on now, taken
+# below Linux's ephemeral range (32768 and up) so that no client
+# connection of another test can be holding it when a server binds it;
+# the 1,100 ports above it (where tests put a deployment's instances) lie
+# below that range too.
+free_port() {
+	local p
+	for ((;;)); do
+		p=$((10000 + RANDOM % 21000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || {
+			echo "$p"
+			return 0
+		}
+	done
+}
+
 # shop_pids: the pids of the shop's instance processes that are still
 # alive (zombies do not count), judged from the pid files and /proc.
 shop_pids() {
