@@ -6,7 +6,7 @@
 # resume; a journal whose last line is torn; and a saga id given twice.
 #
 # Every step is a command, so nothing needs the network. Steps that
-# must outlive a signal write their pid to `pids` (the working
+# must outlive a signal write their pid to `step.pids` (the working
 # directory), and teardown ends them.
 
 load helpers
@@ -27,10 +27,10 @@ EOF
 teardown() {
 	stop_bg
 	local pid
-	if [ -f pids ]; then
+	if [ -f step.pids ]; then
 		while read -r pid; do
 			kill -KILL "$pid" 2>/dev/null || true
-		done <pids
+		done <step.pids
 	fi
 }
 
@@ -237,7 +237,7 @@ EOF
   "steps": [
     { "name": "nap",
       "action": { "command": ["sh", "-c",
-        "echo \"$OFS_IDEMPOTENCY_KEY\" >>keys; [ -e once ] && exit 0; : >once; echo \"$$\" >>pids; exec sleep 60"],
+        "echo \"$OFS_IDEMPOTENCY_KEY\" >>keys; [ -e once ] && exit 0; : >once; echo \"$$\" >>step.pids; exec sleep 60"],
         "timeout": "2m" },
       "compensation": { "command": ["true"] } },
     { "name": "b", "kind": "pivot", "action": { "command": ["true"] } } ] }
@@ -247,10 +247,10 @@ EOF
 	# Wait for the step's process itself, then kill the driver outright.
 	local i
 	for ((i = 0; i < 100; i++)); do
-		[ -s pids ] && break
+		[ -s step.pids ] && break
 		sleep 0.1
 	done
-	[ -s pids ] || fail "the step never started"
+	[ -s step.pids ] || fail "the step never started"
 	kill -KILL "$BG_PID"
 	local rc=0
 	wait "$BG_PID" || rc=$?
