@@ -88,10 +88,12 @@ void opt_synopsis(struct strbuf *sb, const struct opt_tool *tool, const struct o
 		const struct opt *o = v[i];
 		if (o->short_name && !o->arg)
 			continue;
+		bool req = o->arg && (o->flags & OPT_REQUIRED);
+		const char *open = req ? "" : "[", *close = req ? "" : "]";
 		if (o->short_name)
-			sb_addf(sb, " [-%c %s]", o->short_name, o->arg);
+			sb_addf(sb, " %s-%c %s%s", open, o->short_name, o->arg, close);
 		else if (o->arg)
-			sb_addf(sb, " [--%s %s]", o->long_name, o->arg);
+			sb_addf(sb, " %s--%s %s%s", open, o->long_name, o->arg, close);
 		else
 			sb_addf(sb, " [--%s]", o->long_name);
 	}

@@ -25,7 +25,10 @@
 #endif
 
 enum {
-	OPT_HIDDEN = 1 << 0, /* parsed, not shown in help or completions */
+	OPT_HIDDEN = 1 << 0,   /* parsed, not shown in help or completions */
+	OPT_REQUIRED = 1 << 1, /* an option with an argument the command needs:
+				* shown without brackets in usage lines (the
+				* command itself says when it is missing) */
 };
 
 /*

@@ -22,6 +22,7 @@ static const struct opt check_opts[] = {
 	{ 1000, 0, "strict", NULL, "stop at the first bad input line", NULL, 0 },
 	{ 1001, 0, "interval", "duration", "time between rounds", NULL, 0 },
 	{ 1002, 0, "secret", NULL, "hidden option", NULL, OPT_HIDDEN },
+	{ 1003, 0, "to", "url", "where to send the results", NULL, OPT_REQUIRED },
 	{ 'q', 'q', NULL, NULL, "quiet", NULL, 0 },
 	{ 0 },
 };
@@ -113,7 +114,7 @@ static void release(struct result *r)
 
 static const char usage_check[] =
 	"usage: ofs-demo check [-hqv] [-f file] [-o format] [--interval duration] [--strict] "
-	"[target ...]\n";
+	"--to url [target ...]\n";
 
 static void test_parsing(void)
 {
