@@ -129,6 +129,11 @@ static void add_escaped(struct strbuf *sb, const char *s, size_t len, size_t max
 	}
 }
 
+void cfg_text_add(struct strbuf *sb, const char *s, size_t len)
+{
+	add_escaped(sb, s, len, 0);
+}
+
 /* 'text' for a message, cut at QUOTE_MAX bytes. */
 static void add_quoted(struct strbuf *sb, const char *s)
 {

@@ -85,6 +85,14 @@ void cfg_error(struct cfg *cfg, const char *ptr, const char *fmt, ...)
  * prefixed "ofs-NAME: ") and return their number. */
 int cfg_report(const struct cfg *cfg);
 
+/*
+ * cfg_text_add: append len bytes of s to sb for a one-line message, as
+ * cfg_error writes them: newline, tab and CR become \n, \t and \r, other
+ * control bytes and bytes that are not valid UTF-8 \xNN, so that a value
+ * holding them cannot split or forge a line on stderr. Never fails.
+ */
+void cfg_text_add(struct strbuf *sb, const char *s, size_t len);
+
 /* cfg_ptr_append: append "/" and key to sb with ~ written ~0 and / ~1. */
 void cfg_ptr_append(struct strbuf *sb, const char *key);
 
