@@ -20,6 +20,7 @@
 #include "roles.h"
 #include "shopd.h"
 #include "store.h"
+#include "timefmt.h"
 
 const char *const shop_roles[] = { "gateway", "orders", "payments", "inventory", "shipping", NULL };
 
@@ -853,6 +854,44 @@ static void inventory_stock(struct shop_req *r)
 	shop_tally_free(&stock);
 }
 
+/*
+ * GET /catalog/SKU: one item of the catalogue and when the answer was
+ * made. It exists for ofs-replay's tests: "served_at" differs between
+ * any two answers (noise a comparison must learn to ignore), and
+ * versions other than v1 answer price_cents as a string and add a
+ * "currency" (the planted difference of a changed version).
+ */
+static void inventory_catalog(struct shop_req *r, const char *sku)
+{
+	const struct item *it = find_item(sku);
+	if (!it) {
+		struct strbuf msg = SB_INIT;
+		sb_addf(&msg, "unknown sku '%s'", sku);
+		shop_reply_error(r, 404, msg.buf);
+		sb_release(&msg);
+		return;
+	}
+	bool v1 = !strcmp(r->srv->version, "v1");
+	char ts[TS_BUFSZ];
+	struct strbuf out = SB_INIT;
+	struct jw w;
+	jw_init(&w, &out);
+	jw_obj_begin(&w);
+	jw_kv_str(&w, "sku", it->sku);
+	jw_kv_str(&w, "name", it->name);
+	if (v1) {
+		jw_kv_int(&w, "price_cents", it->price_cents);
+	} else {
+		char price[24];
+		snprintf(price, sizeof(price), "%d", it->price_cents);
+		jw_kv_str(&w, "price_cents", price);
+		jw_kv_str(&w, "currency", "EUR");
+	}
+	jw_kv_str(&w, "served_at", ts_format_now(ts));
+	jw_obj_end(&w);
+	reply_jw(r, 200, &out);
+}
+
 static const char *const shipment_keys[] = { "order_id", "sku", "qty", NULL };
 
 static void shipping_create(struct shop_req *r)
@@ -992,6 +1031,16 @@ bool shop_role_handle(struct shop_req *r)
 {
 	const char *service = r->srv->service->name;
 	const struct route *match = NULL;
+	if (!strcmp(service, "inventory") && !strncmp(r->http->path, "/catalog/", 9) &&
+	    r->http->path[9]) {
+		if (strcmp(r->http->method, "GET")) {
+			shop_reply_error(r, 405, "method not allowed");
+			httpd_response_header(r->resp, "Allow", "GET");
+		} else {
+			inventory_catalog(r, r->http->path + 9);
+		}
+		return true;
+	}
 	struct strbuf allow = SB_INIT;
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		const struct route *rt = &routes[i];
