@@ -14,20 +14,10 @@
 #include "common.h"
 
 #include "deploy.h"
+#include "fuzz_check.h"
 #include "strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_lines(const struct strbuf *err)
-{
-	if (!err->len || err->buf[err->len - 1] != '\n')
-		abort();
-	for (const char *p = err->buf; *p;) {
-		if (strncmp(p, "fuzz.json", 9) != 0)
-			abort();
-		p = strchr(p, '\n') + 1;
-	}
-}
 
 static void check_spec(const struct dp_spec *s)
 {
@@ -84,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_spec(&spec);
 		dp_spec_release(&spec);
 	} else {
-		check_lines(&err);
+		fuzz_check_lines(&err, "fuzz.json");
 		if (spec.service || spec.nanalysis)
 			abort();
 	}

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "def.h"
+#include "fuzz_check.h"
 #include "jw.h"
 #include "strbuf.h"
 #include "subst.h"
@@ -32,18 +33,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NAME "fuzz.json"
-
-/* Every line of err names the file, and err ends with a newline. */
-static void check_lines(const struct strbuf *err)
-{
-	if (!err->len || err->buf[err->len - 1] != '\n')
-		abort();
-	for (const char *p = err->buf; *p;) {
-		if (strncmp(p, NAME ": ", strlen(NAME ": ")) != 0)
-			abort();
-		p = strchr(p, '\n') + 1;
-	}
-}
 
 static void check_name(const char *s)
 {
@@ -204,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reload(&d);
 	} else {
 		cfg_free(&cfg);
-		check_lines(&err);
+		fuzz_check_lines(&err, NAME ": ");
 	}
 	def_free(&d);
 	sb_release(&err);

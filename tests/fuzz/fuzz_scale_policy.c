@@ -12,21 +12,11 @@
  */
 #include "common.h"
 
+#include "fuzz_check.h"
 #include "scale.h"
 #include "strbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_lines(const struct strbuf *err)
-{
-	if (!err->len || err->buf[err->len - 1] != '\n')
-		abort();
-	for (const char *p = err->buf; *p;) {
-		if (strncmp(p, "fuzz.json", 9) != 0)
-			abort();
-		p = strchr(p, '\n') + 1;
-	}
-}
 
 static void check_direction(const struct sc_direction *d)
 {
@@ -77,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct sc_policy *v[] = { &p };
 		(void)sc_policy_for(v, 1, "cart");
 	} else {
-		check_lines(&err);
+		fuzz_check_lines(&err, "fuzz.json");
 		if (p.nmetrics || p.root)
 			abort();
 	}

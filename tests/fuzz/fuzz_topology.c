@@ -16,24 +16,13 @@
 #include "common.h"
 
 #include "config.h"
+#include "fuzz_check.h"
 #include "strbuf.h"
 #include "topology.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_TARGETS 64
-
-static void check_lines(const struct strbuf *err, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	if (!err->len || err->buf[err->len - 1] != '\n')
-		abort();
-	for (const char *p = err->buf; *p;) {
-		if (strncmp(p, prefix, n) != 0)
-			abort();
-		p = strchr(p, '\n') + 1;
-	}
-}
 
 static void check_topology(const struct topology *t)
 {
@@ -132,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct topology t;
 	int r = topo_parse("fuzz.json", c.root, &t, &err);
 	if (r < 0) {
-		check_lines(&err, "fuzz.json: ");
+		fuzz_check_lines(&err, "fuzz.json: ");
 		if (t.services || t.nservices || t.deps)
 			abort();
 	} else {
