@@ -168,6 +168,35 @@ $(O)/fuzz/fuzz_saga_def: tests/fuzz/fuzz_saga_def.c $(O)/fuzz/cmd/ofs-saga/def.o
 	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon -Icmd/ofs-saga $(PKG_CFLAGS) \
 		-o $@ $^ $(PKG_LIBS)
 
+# ofs-replay's parsers live in cmd/ofs-replay: each target links the objects it tests.
+REPLAY_FUZZ = $(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon -Icmd/ofs-replay \
+	$(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+$(O)/fuzz/fuzz_replay_reducer: tests/fuzz/fuzz_replay_reducer.c \
+		$(O)/fuzz/cmd/ofs-replay/reducer.o $(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(REPLAY_FUZZ)
+$(O)/fuzz/fuzz_replay_play: tests/fuzz/fuzz_replay_play.c $(O)/fuzz/cmd/ofs-replay/play_exchange.o \
+		$(O)/fuzz/cmd/ofs-replay/play_compare.o $(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(REPLAY_FUZZ)
+
+$(O)/fuzz/fuzz_replay_har: tests/fuzz/fuzz_replay_har.c $(O)/fuzz/cmd/ofs-replay/har.o \
+		$(O)/fuzz/cmd/ofs-replay/exchange.o $(O)/fuzz/cmd/ofs-replay/capture.o \
+		$(O)/fuzz/cmd/ofs-replay/capture_input.o $(O)/fuzz/cmd/ofs-replay/mask.o \
+		$(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(REPLAY_FUZZ)
+
+$(O)/fuzz/fuzz_replay_mapspec: tests/fuzz/fuzz_replay_mapspec.c \
+		$(O)/fuzz/cmd/ofs-replay/mapspec.o $(O)/fuzz/cmd/ofs-replay/verify_scan.o \
+		$(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(REPLAY_FUZZ)
+$(O)/fuzz/fuzz_replay_vscan: tests/fuzz/fuzz_replay_vscan.c $(O)/fuzz/cmd/ofs-replay/verify_scan.o \
+		$(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(REPLAY_FUZZ)
+
 $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)

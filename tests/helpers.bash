@@ -155,9 +155,10 @@ man_output() {
 	man_example "$1" | awk '/^[a-z0-9]*\$ / { c = 1; next } c && /^[ \t]/ { next } { c = 0; print }'
 }
 
-# check_examples_named: every literal block in the EXAMPLES of MAN_PAGE
-# follows an `example: NAME` comment, there are at least 8, and each NAME
-# has a test called "man page example: NAME" in the calling .bats file.
+# check_examples_named [FILE...]: every literal block in the EXAMPLES of
+# MAN_PAGE follows an `example: NAME` comment, there are at least 8, and
+# each NAME has a test called "man page example: NAME" in one of the .bats
+# FILEs (default: the calling file).
 check_examples_named() {
 	local page=$OFS_TOP/man/$MAN_PAGE names name
 	run -0 awk '/^\.Sh EXAMPLES/ { on = 1 } /^\.Sh SEE ALSO/ { on = 0 }
@@ -167,7 +168,7 @@ check_examples_named() {
 	names=$(sed -n 's/^\.\\" example: \([a-z-]*\) .*/\1/p' "$page")
 	[ "$(wc -l <<<"$names")" -ge 8 ] || fail "too few named examples: $names"
 	for name in $names; do
-		grep -q "^@test \"man page example: ${name}[\" ]" "$BATS_TEST_FILENAME" ||
+		cat "${@:-$BATS_TEST_FILENAME}" | grep -q "^@test \"man page example: ${name}[\" ]" ||
 			fail "example '$name' of the manual has no test"
 	done
 }

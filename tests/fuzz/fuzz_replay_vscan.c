@@ -1,0 +1,63 @@
+/*
+ * fuzz_replay_vscan.c: libFuzzer target for the line scanner of
+ * ofs-replay verify (cmd/ofs-replay/verify_scan.c, linked in by the
+ * Makefile).
+ *
+ * verify decides from vscan_line alone whether a line of a migration
+ * export is a record and what its key is, without ever parsing it with
+ * cJSON when both sides agree byte for byte; so the scanner must accept
+ * only what cJSON accepts, and find the same values cJSON's lookup
+ * finds. The input's first line is a JSON pointer (the key), the rest
+ * the record line. When the scanner accepts the line, cJSON must parse
+ * it to an object, and the span found for the pointer must parse to the
+ * value at that pointer in cJSON's tree (or both be absent); a rejected
+ * line must come with a reason.
+ */
+#include "common.h"
+
+#include "config.h"
+#include "verify_scan.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data, *nl = memchr(text, '\n', size);
+	if (!nl)
+		return 0;
+	char *ptr = xstrndup(text, (size_t)(nl - text));
+	struct vptr vp;
+	if (strlen(ptr) != (size_t)(nl - text) || vptr_parse(&vp, ptr, NULL) < 0) {
+		free(ptr);
+		return 0;
+	}
+	const char *line = nl + 1;
+	size_t len = size - (size_t)(line - text);
+	/* A private copy, so that reading past the end is caught. */
+	char *copy = xmemdup(line, len);
+	struct vspan span;
+	char why[160] = "";
+	int rc = vscan_line(copy, len, &vp, 1, &span, why, sizeof(why));
+	if (rc < 0) {
+		if (!why[0])
+			abort();
+	} else {
+		cJSON *root = cJSON_ParseWithLength(copy, len);
+		if (!root || !cJSON_IsObject(root))
+			abort();
+		const cJSON *want = vp.n ? cfg_resolve(root, ptr) : root;
+		if (!span.p != !want)
+			abort();
+		if (span.p) {
+			cJSON *got = cJSON_ParseWithLength(span.p, span.len);
+			if (!got || !cJSON_Compare(got, want, true))
+				abort();
+			cJSON_Delete(got);
+		}
+		cJSON_Delete(root);
+	}
+	free(copy);
+	free(ptr);
+	vptr_free(&vp);
+	return 0;
+}
