@@ -24,10 +24,13 @@
 # provisioning delay. Then ofs-saga places an order through the order
 # saga, and another while payments answers 503: the charge retried, the
 # reservation compensated, the stock given back, and the saga's graph
-# with that run's state. Last it shows the status of every instance and stops the
-# shop. Whatever happens, the shop is stopped and the
+# with that run's state. Then ofs-replay records inventory's answers
+# through its proxy and replays them against a v2 beside a second v1
+# (--secondary): v2's change found field by field, the time in every
+# answer recognised as noise. Last it shows the status of every instance
+# and stops the shop. Whatever happens, the shop is stopped and the
 # directory removed on the way out. Builds nothing: it runs
-# $OFS_BIN/shopd, ofs-health, ofs-trace, ofs-chaos, ofs-deploy, ofs-scale and ofs-saga (default: bin/ beside
+# $OFS_BIN/shopd, ofs-health, ofs-trace, ofs-chaos, ofs-deploy, ofs-scale, ofs-saga and ofs-replay (default: bin/ beside
 # examples/). Uses curl, and jq when installed for readable output.
 set -euo pipefail
 
@@ -40,6 +43,7 @@ chaos=$bin/ofs-chaos
 deploy=$bin/ofs-deploy
 scale=$bin/ofs-scale
 osaga=$bin/ofs-saga
+oreplay=$bin/ofs-replay
 topology=$here/shop/topology.json
 
 die() {
@@ -54,6 +58,7 @@ die() {
 [ -x "$deploy" ] || die "'$deploy' not found: build it with make (or set OFS_BIN)"
 [ -x "$scale" ] || die "'$scale' not found: build it with make (or set OFS_BIN)"
 [ -x "$osaga" ] || die "'$osaga' not found: build it with make (or set OFS_BIN)"
+[ -x "$oreplay" ] || die "'$oreplay' not found: build it with make (or set OFS_BIN)"
 command -v curl >/dev/null || die "curl is needed"
 have_jq=false
 if command -v jq >/dev/null; then have_jq=true; fi
@@ -63,6 +68,9 @@ dir=$work/shop
 cleanup() {
 	local f
 	[ -n "${loader:-}" ] && kill "$loader" 2>/dev/null
+	if [ -f "$work/replay.pids" ]; then
+		while read -r f; do kill "$f" 2>/dev/null || true; done <"$work/replay.pids"
+	fi
 	for f in "$work"/haproxy.pid "$work"/state/deploy/*/run/*.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
@@ -293,6 +301,56 @@ saga_demo() {
 		sed 's/^/    /'
 }
 
+# ofs-replay: the inventory's answers recorded through ofs-replay record,
+# then replayed against a v2 of the service beside the second v1
+# instance (--secondary): the change v2 made is found field by field,
+# and the time each answer carries is recognised as noise.
+replay_demo() {
+	local v1 v1b v2port rport i p
+	heading "ofs-replay: inventory's traffic recorded, replayed against v2, compared"
+	v1=$("$shopd" url --dir "$dir" inventory-1)
+	v1b=$("$shopd" url --dir "$dir" inventory-2)
+	v2port=$(free_port)
+	"$shopd" serve --dir "$dir" --service inventory --port "$v2port" --id inventory-v2 \
+		--version v2 >"$work/v2.log" 2>&1 &
+	echo $! >>"$work/replay.pids"
+	rport=$(free_port)
+	"$oreplay" record --listen "127.0.0.1:$rport" --upstream "$v1" -o "$work/capture.jsonl" \
+		2>"$work/record.err" &
+	echo $! >>"$work/replay.pids"
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null "http://127.0.0.1:$v2port/health" &&
+			curl -sf -o /dev/null "http://127.0.0.1:$rport/stock" && break
+		sleep 0.1
+	done
+	for p in /catalog/book /catalog/mug /catalog/poster /stock; do
+		curl -s -o /dev/null "http://127.0.0.1:$rport$p"
+	done
+	kill "$(tail -1 "$work/replay.pids")"
+	wait "$(tail -1 "$work/replay.pids")" 2>/dev/null || true
+	echo "  recorded through ofs-replay record: $(wc -l <"$work/capture.jsonl") exchanges of inventory v1"
+	echo "  replayed against v2 (127.0.0.1:$v2port), the second v1 instance as --secondary:"
+	status=0
+	"$oreplay" play --target "http://127.0.0.1:$v2port" --secondary "$v1b" "$work/capture.jsonl" \
+		>"$work/replay.jsonl" || status=$?
+	if $have_jq; then
+		jq -r 'if .type == "replay.diff" then
+				"  \(.endpoint): " + ([.fields[] | "\(.pointer) " +
+					(if .kind == "extra" then "added, \(.replayed | tojson)"
+					 elif .kind == "missing" then "gone, was \(.recorded | tojson)"
+					 else "\(.kind), \(.recorded | tojson) -> \(.replayed | tojson)" end)] | join("; "))
+			elif .type == "replay.summary" then
+				"  \(.matched) of \(.total) answers match; noise: " +
+				([.endpoints[].noise[]?.pointer] | unique | join(", "))
+			else empty end' "$work/replay.jsonl"
+	else
+		cat "$work/replay.jsonl"
+	fi
+	echo "  exit status $status (1: differences found)"
+	kill "$(head -1 "$work/replay.pids")" 2>/dev/null || true
+	[ "$status" = 1 ] || die "the replay should have found v2's change"
+}
+
 # The records of a deploy, one line each (raw JSON without jq).
 deploy_steps() {
 	if $have_jq; then
@@ -504,6 +562,8 @@ heading "ofs-scale: a traffic spike on cart, absorbed"
 scale_demo
 
 saga_demo
+
+replay_demo
 
 heading "Status of every instance"
 "$shopd" status --dir "$dir" | instances

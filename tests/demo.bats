@@ -3,8 +3,8 @@
 # file and each test checks one tool's part of what it printed: the
 # chaos experiment's verdict and report, the deploy's canary promoted and
 # its bad successor rolled back, the spike ofs-scale absorbs with the
-# reason for every decision, and the order saga compensated when payments
-# fails, with its graph.
+# reason for every decision, the order saga compensated when payments
+# fails, with its graph, and the replay that finds what v2 changed.
 
 load helpers
 
@@ -69,4 +69,13 @@ setup() {
 	assert_line --regexp '^  books in stock before and after: ([0-9]+), \1$'
 	assert_line --regexp '^      %% saga order, version 1; order-[0-9a-f]{16}: compensated$'
 	assert_line '      s1 -.->|"fails"| c0'
+}
+
+@test "make demo records inventory's traffic and finds v2's change on replay, the time as noise" {
+	assert_line "== ofs-replay: inventory's traffic recorded, replayed against v2, compared =="
+	assert_line "  recorded through ofs-replay record: 5 exchanges of inventory v1"
+	assert_line '  GET /catalog/book: /body/price_cents type, 2450 -> "2450"; /body/currency added, "EUR"'
+	assert_line '  GET /catalog/poster: /body/price_cents type, 1800 -> "1800"; /body/currency added, "EUR"'
+	assert_line "  2 of 5 answers match; noise: /body/served_at"
+	assert_line "  exit status 1 (1: differences found)"
 }

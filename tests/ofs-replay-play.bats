@@ -130,6 +130,37 @@ exchanges() {
 	assert_jq "${lines[0]}" '[.matched, .mismatched] | join(" ")' "5 0"
 }
 
+@test "recorded through the proxy, replayed against v2: differences found, identical answers match, the time is noise" {
+	# acceptance 1, end to end: the capture comes from ofs-replay record
+	local port i
+	port=$(free_port)
+	bg cap.jsonl "$OFS_BIN/ofs-replay" record --listen "127.0.0.1:$port" --upstream "$LEGACY"
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break
+		sleep 0.1
+	done
+	for p in /catalog/book /catalog/mug /stock /catalog/book /catalog/nope; do
+		curl -s -o /dev/null -H 'accept: application/json' "http://127.0.0.1:$port$p"
+	done
+	kill -TERM "$BG_PID"
+	wait "$BG_PID" || true
+	assert_equal "$(jq -r '.request.path' cap.jsonl | paste -sd' ')" \
+		"/health /catalog/book /catalog/mug /stock /catalog/book /catalog/nope"
+	run -1 play --target "$V2" --secondary "$LEGACY2" cap.jsonl
+	diffs=$(jq -c 'select(.type == "replay.diff") | [.endpoint, .exchanges, [.fields[].pointer]]' <<<"$output")
+	# /health reports the version: a real difference too
+	assert_equal "$diffs" '["GET /health",1,["/body/version"]]
+["GET /catalog/book",2,["/body/price_cents","/body/currency"]]
+["GET /catalog/mug",1,["/body/price_cents","/body/currency"]]'
+	summary=$(jq -c 'select(.type == "replay.summary")' <<<"$output")
+	assert_jq "$summary" '[.total, .matched, .mismatched] | join(" ")' "6 2 4"
+	assert_jq "$summary" '[.endpoints[] | select(.match_rate == 1) | .endpoint] | join(",")' \
+		"GET /stock,GET /catalog/nope"
+	# noise: the time, and /health's instance id (each legacy has its own)
+	assert_jq "$summary" '[.endpoints[].noise[]?.pointer] | unique | join(",")' \
+		"/body/instance,/body/served_at"
+}
+
 @test "noise thresholds are options: a field differing on the target more often still counts" {
 	exchanges
 	# served_at: raw 2, noise 2 on /catalog/book: never reported, whatever the thresholds.
