@@ -29,16 +29,11 @@
 static bool driven(const char *dir, const char *id)
 {
 	char *path = xasprintf("%s/%s.lock", dir, id);
-	struct strbuf text = SB_INIT;
-	long long pid = 0;
-	bool alive = false;
-	if (sb_read_file(&text, path) == 0) {
-		sb_trim_eol(&text);
-		/* a driver killed a moment ago may linger as a zombie: gone */
-		alive = num_parse_int(text.buf, 1, INT32_MAX, &pid, NULL) == 0 &&
-			pid_alive((pid_t)pid, 0);
-	}
-	sb_release(&text);
+	struct strbuf why = SB_INIT; /* an empty or missing lock file: nobody */
+	pid_t pid;
+	/* a driver killed a moment ago may linger as a zombie: gone */
+	bool alive = pid_file_read(path, &pid, &why) == 0 && pid_alive(pid, 0);
+	sb_release(&why);
 	free(path);
 	return alive;
 }
