@@ -7,6 +7,7 @@
  */
 #include "common.h"
 
+#include "jget.h"
 #include "out.h"
 #include "record.h"
 #include "run.h"
@@ -140,17 +141,6 @@ static void md_cell(struct strbuf *sb, const char *s, size_t max)
 		sb_addstr(sb, "…");
 }
 
-static const char *str_of(const cJSON *o, const char *key)
-{
-	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
-
-static double num_of(const cJSON *o, const char *key, double def)
-{
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsNumber(x) ? x->valuedouble : def;
-}
-
 static const char *tri_word(enum tri t)
 {
 	return t == TRI_UNSET ? "not checked" : t == TRI_YES ? "held" : "deviated";
@@ -163,36 +153,36 @@ static void md_timeline(struct run *run, struct strbuf *md)
 	const cJSON *rec;
 	cJSON_ArrayForEach(rec, run->records)
 	{
-		const char *type = str_of(rec, "type");
-		const char *ts = str_of(rec, "ts");
+		const char *type = jget_str(rec, "type");
+		const char *ts = jget_str(rec, "ts");
 		int64_t t_ns = 0;
 		if (!type || !ts || ts_parse(ts, strlen(ts), &t_ns) < 0)
 			continue;
 		double t = (double)(t_ns - run->start_ns) / 1e9;
 		struct strbuf what = SB_INIT, detail = SB_INIT;
-		const char *phase = str_of(rec, "phase");
+		const char *phase = jget_str(rec, "phase");
 		const char *result = "";
 		double dur = -1;
 		if (!strcmp(type, "chaos.activity")) {
-			sb_addf(&what, "%s `%s`", str_of(rec, "activity") ? str_of(rec, "activity") : "",
-				str_of(rec, "name") ? str_of(rec, "name") : "");
-			result = str_of(rec, "status");
-			dur = num_of(rec, "duration_s", -1);
-			const char *e = str_of(rec, "error");
-			const char *why = str_of(rec, "why");
+			sb_addf(&what, "%s `%s`", jget_str(rec, "activity") ? jget_str(rec, "activity") : "",
+				jget_str(rec, "name") ? jget_str(rec, "name") : "");
+			result = jget_str(rec, "status");
+			dur = jget_num(rec, "duration_s", -1);
+			const char *e = jget_str(rec, "error");
+			const char *why = jget_str(rec, "why");
 			md_cell(&detail, e ? e : why ? why : "", 160);
 		} else if (!strcmp(type, "chaos.hypothesis")) {
 			sb_addstr(&what, "steady-state hypothesis");
 			result = cJSON_IsTrue(cJSON_GetObjectItem(rec, "held")) ? "held" : "deviated";
-			const char *why = str_of(rec, "why");
+			const char *why = jget_str(rec, "why");
 			md_cell(&detail, why ? why : "", 160);
 		} else if (!strcmp(type, "chaos.undo")) {
 			phase = "undo";
-			sb_addf(&what, "undo %s `%s`", str_of(rec, "kind") ? str_of(rec, "kind") : "",
-				str_of(rec, "uid") ? str_of(rec, "uid") : "");
-			result = str_of(rec, "status");
-			const char *e = str_of(rec, "error");
-			md_cell(&detail, e ? e : str_of(rec, "target") ? str_of(rec, "target") : "",
+			sb_addf(&what, "undo %s `%s`", jget_str(rec, "kind") ? jget_str(rec, "kind") : "",
+				jget_str(rec, "uid") ? jget_str(rec, "uid") : "");
+			result = jget_str(rec, "status");
+			const char *e = jget_str(rec, "error");
+			md_cell(&detail, e ? e : jget_str(rec, "target") ? jget_str(rec, "target") : "",
 				160);
 		} else {
 			sb_release(&what);
@@ -219,15 +209,15 @@ static void md_evidence(struct run *run, struct strbuf *md)
 	int n = 0;
 	cJSON_ArrayForEach(rec, run->records)
 	{
-		const char *type = str_of(rec, "type");
+		const char *type = jget_str(rec, "type");
 		if (!type || strcmp(type, "chaos.activity"))
 			continue;
 		const cJSON *out = cJSON_GetObjectItemCaseSensitive(rec, "output");
 		if (!out)
 			continue;
 		char *json = cJSON_PrintUnformatted(out);
-		sb_addf(md, "- %s `%s` (%s):\n\n  ```json\n  ", str_of(rec, "phase"),
-			str_of(rec, "name"), str_of(rec, "status"));
+		sb_addf(md, "- %s `%s` (%s):\n\n  ```json\n  ", jget_str(rec, "phase"),
+			jget_str(rec, "name"), jget_str(rec, "status"));
 		size_t len = strlen(json);
 		sb_add(md, json, len > 600 ? 600 : len);
 		if (len > 600)

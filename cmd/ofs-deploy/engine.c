@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "engine.h"
+#include "jget.h"
 #include "journal.h"
 #include "record.h"
 #include "sig.h"
@@ -153,12 +154,6 @@ void dp_inst_write(struct jw *w, const struct dp_inst *in, bool in_record)
 	jw_kv_int(w, "weight", in->weight);
 }
 
-static const char *get_str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static long long get_num(const cJSON *o, const char *k, long long dflt)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -175,28 +170,28 @@ static long long get_num(const cJSON *o, const char *k, long long dflt)
 
 int dp_inst_read(const cJSON *o, struct dp_inst *in)
 {
-	const char *id = get_str(o, "instance");
+	const char *id = jget_str(o, "instance");
 	if (!id)
 		return -1;
 	free(in->id);
 	in->id = xstrdup(id);
 	in->revision = (int)get_num(o, "instance_revision", get_num(o, "revision", in->revision));
-	const char *s = get_str(o, "version");
+	const char *s = jget_str(o, "version");
 	if (s) {
 		free(in->version);
 		in->version = xstrdup(s);
 	}
-	s = get_str(o, "state");
+	s = jget_str(o, "state");
 	if (s)
 		dp_inst_state_parse(s, &in->state);
 	free(in->host);
-	s = get_str(o, "host");
+	s = jget_str(o, "host");
 	in->host = s ? xstrdup(s) : NULL;
 	in->port = (int)get_num(o, "port", 0);
 	in->pid = (long)get_num(o, "pid", 0);
 	in->pid_start = (unsigned long long)get_num(o, "pid_start", 0);
 	free(in->slot);
-	s = get_str(o, "slot");
+	s = jget_str(o, "slot");
 	in->slot = s ? xstrdup(s) : NULL;
 	in->weight = (int)get_num(o, "weight", 0);
 	return 0;
@@ -302,7 +297,7 @@ enum dp_wake dp_control(struct dp_deploy *d)
 	enum dp_wake wake = DP_WAKE_TIMEOUT;
 	if (sb_read_file(&text, path) >= 0) {
 		cJSON *o = cJSON_ParseWithLength(text.buf, text.len);
-		const char *act = get_str(o, "action");
+		const char *act = jget_str(o, "action");
 		long long no = get_num(o, "deploy", -1);
 		if (act && (no == d->number || no == 0)) {
 			if (!strcmp(act, "promote"))

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 
 #include "engine.h"
+#include "jget.h"
 #include "journal.h"
 #include "lock.h"
 #include "state.h"
@@ -65,18 +66,6 @@ int dp_store_lock(const char *dir, int wait_ms, struct strbuf *err)
 
 /* ---- current.json ------------------------------------------------------ */
 
-static const char *get_str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int get_int(const cJSON *o, const char *k, int dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
-}
-
 static void read_instances(const cJSON *arr, struct dp_inst ***v, size_t *n, size_t *a)
 {
 	const cJSON *it;
@@ -112,9 +101,9 @@ int dp_current_load(const char *dir, struct dp_current *cur, struct strbuf *err)
 		rc = -1;
 		goto out;
 	}
-	cur->revision = get_int(o, "revision", 0);
-	cur->deploy = get_int(o, "deploy", 0);
-	const char *v = get_str(o, "version");
+	cur->revision = (int)jget_int(o, "revision", 0);
+	cur->deploy = (int)jget_int(o, "deploy", 0);
+	const char *v = jget_str(o, "version");
 	cur->version = xstrdup(v ? v : "");
 	size_t a = 0;
 	read_instances(cJSON_GetObjectItemCaseSensitive(o, "instances"), &cur->inst, &cur->ninst,
@@ -239,23 +228,23 @@ static int replay_line(const char *line, size_t len, size_t lineno, void *ctx)
 	(void)lineno;
 	struct dp_replay *r = ctx;
 	cJSON *o = cJSON_ParseWithLength(line, len);
-	const char *type = get_str(o, "type");
+	const char *type = jget_str(o, "type");
 	if (!type)
 		goto out;
 	if (!strcmp(type, "deploy.start")) {
-		r->deploy = get_int(o, "number", r->deploy);
-		r->revision = get_int(o, "revision", 0);
-		r->from_revision = get_int(o, "from_revision", 0);
-		set_str(&r->kind, get_str(o, "kind"));
-		set_str(&r->trace_id, get_str(o, "trace_id"));
-		const char *ts = get_str(o, "ts");
+		r->deploy = (int)jget_int(o, "number", r->deploy);
+		r->revision = (int)jget_int(o, "revision", 0);
+		r->from_revision = (int)jget_int(o, "from_revision", 0);
+		set_str(&r->kind, jget_str(o, "kind"));
+		set_str(&r->trace_id, jget_str(o, "trace_id"));
+		const char *ts = jget_str(o, "ts");
 		if (ts)
 			ts_parse(ts, strlen(ts), &r->start_ns);
 		read_instances(cJSON_GetObjectItemCaseSensitive(o, "instances"), &r->inst,
 			       &r->ninst, &r->ainst);
-		r->next_index = get_int(o, "next_index", 1);
+		r->next_index = (int)jget_int(o, "next_index", 1);
 	} else if (!strcmp(type, "deploy.instance")) {
-		const char *id = get_str(o, "instance");
+		const char *id = jget_str(o, "instance");
 		if (!id)
 			goto out;
 		struct dp_inst *in = replay_find(r, id);
@@ -272,12 +261,12 @@ static int replay_line(const char *line, size_t len, size_t lineno, void *ctx)
 		    n >= r->next_index)
 			r->next_index = (int)n + 1;
 	} else if (!strcmp(type, "deploy.step")) {
-		set_str(&r->phase, get_str(o, "phase"));
-		int step = get_int(o, "step", 0);
+		set_str(&r->phase, jget_str(o, "phase"));
+		int step = (int)jget_int(o, "step", 0);
 		if (step > 0)
 			r->step = step;
-		const char *detail = get_str(o, "detail");
-		const char *phase = get_str(o, "phase");
+		const char *detail = jget_str(o, "detail");
+		const char *phase = jget_str(o, "phase");
 		/* the reason status shows: why it paused or stopped */
 		if (detail && phase && (!strcmp(phase, "paused") || !strcmp(phase, "interrupted")))
 			set_str(&r->reason, detail);
@@ -287,10 +276,10 @@ static int replay_line(const char *line, size_t len, size_t lineno, void *ctx)
 		}
 	} else if (!strcmp(type, "deploy.rollback")) {
 		r->rolling_back = true;
-		set_str(&r->reason, get_str(o, "reason"));
+		set_str(&r->reason, jget_str(o, "reason"));
 	} else if (!strcmp(type, "deploy.done")) {
 		r->done = true;
-		set_str(&r->outcome, get_str(o, "outcome"));
+		set_str(&r->outcome, jget_str(o, "outcome"));
 	}
 out:
 	cJSON_Delete(o);

@@ -7,14 +7,9 @@
 
 #include "base64.h"
 #include "har.h"
+#include "jget.h"
 #include "sig.h"
 #include "timefmt.h"
-
-static const char *str_of(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 /* A HAR text into body: decoded when enc is "base64", else as is; -1 if
  * the base64 is bad. */
@@ -39,7 +34,7 @@ static int headers_of(const cJSON *msg, const char *where, struct xch_headers *h
 	int i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, hs) {
-		const char *n = str_of(it, "name"), *v = str_of(it, "value");
+		const char *n = jget_str(it, "name"), *v = jget_str(it, "value");
 		if (!n || !v || !*n) {
 			sb_addf(err, "/%s/headers/%d: must have string name and value", where, i);
 			return -1;
@@ -62,7 +57,7 @@ int har_convert_entry(const cJSON *e, size_t index, struct exchange *x, struct s
 		sb_addstr(err, ": must be an object");
 		return -1;
 	}
-	const char *ts = str_of(e, "startedDateTime");
+	const char *ts = jget_str(e, "startedDateTime");
 	if (!ts || ts_parse(ts, strlen(ts), &x->ts_ns)) {
 		sb_addstr(err, "/startedDateTime: must be an ISO 8601 date-time");
 		return -1;
@@ -75,7 +70,7 @@ int har_convert_entry(const cJSON *e, size_t index, struct exchange *x, struct s
 		sb_addstr(err, "/request: must be an object");
 		return -1;
 	}
-	const char *m = str_of(rq, "method"), *url = str_of(rq, "url");
+	const char *m = jget_str(rq, "method"), *url = jget_str(rq, "url");
 	if (!m || !*m) {
 		sb_addstr(err, "/request/method: must be a non-empty string");
 		return -1;
@@ -98,8 +93,8 @@ int har_convert_entry(const cJSON *e, size_t index, struct exchange *x, struct s
 	sb_release(&host);
 	const cJSON *pd = cJSON_GetObjectItemCaseSensitive(rq, "postData");
 	if (pd) {
-		const char *text = str_of(pd, "text");
-		const char *enc = str_of(pd, "encoding");
+		const char *text = jget_str(pd, "text");
+		const char *enc = jget_str(pd, "encoding");
 		if (text && add_text(&x->req.body, text, enc)) {
 			sb_addstr(err, "/request/postData/text: bad base64");
 			return -1;
@@ -124,8 +119,8 @@ int har_convert_entry(const cJSON *e, size_t index, struct exchange *x, struct s
 	if (headers_of(rs, "response", &x->resp.headers, true, err))
 		return -1;
 	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(rs, "content");
-	const char *text = ct ? str_of(ct, "text") : NULL;
-	const char *enc = ct ? str_of(ct, "encoding") : NULL;
+	const char *text = ct ? jget_str(ct, "text") : NULL;
+	const char *enc = ct ? jget_str(ct, "encoding") : NULL;
 	if (text && add_text(&x->resp.body, text, enc)) {
 		sb_addstr(err, "/response/content/text: bad base64");
 		return -1;

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <dirent.h>
 
+#include "jget.h"
 #include "journal.h"
 #include "jw.h"
 #include "saga.h"
@@ -60,21 +61,9 @@ char *saga_journal_path(const char *dir, const char *id)
 	return xasprintf("%s/%s.jsonl", dir, id);
 }
 
-static const char *str_of(const cJSON *rec, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int64_t int_of(const cJSON *rec, const char *key, int64_t dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, key);
-	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : dflt;
-}
-
 static int64_t ts_of(const cJSON *rec, const char *key)
 {
-	const char *s = str_of(rec, key);
+	const char *s = jget_str(rec, key);
 	int64_t ns;
 	if (!s || ts_parse(s, strlen(s), &ns) < 0)
 		return 0;
@@ -101,7 +90,7 @@ static int key_attempt_of(const char *key)
  * unknown outcome keeps it (the call may yet have taken effect). */
 static int next_key(int key_attempt, const cJSON *rec)
 {
-	const char *outcome = str_of(rec, "outcome");
+	const char *outcome = jget_str(rec, "outcome");
 	return outcome && !strcmp(outcome, "failed") ? key_attempt + 1 : key_attempt;
 }
 
@@ -145,11 +134,11 @@ static int start(struct saga *s, const cJSON *rec, struct strbuf *err)
 
 static struct step_rt *step_of(struct saga *s, const cJSON *rec, size_t *idx, struct strbuf *err)
 {
-	const char *name = str_of(rec, "step");
+	const char *name = jget_str(rec, "step");
 	ssize_t i = name ? def_find(&s->def, name) : -1;
 	if (i < 0) {
 		sb_addf(err, "journal '%s': record %" PRId64 " names no step of the definition",
-			s->path, int_of(rec, "seq", 0));
+			s->path, jget_int(rec, "seq", 0));
 		return NULL;
 	}
 	if (idx)
@@ -163,7 +152,7 @@ static int apply_step(struct saga *s, const cJSON *rec, struct strbuf *err)
 	struct step_rt *st = step_of(s, rec, &i, err);
 	if (!st)
 		return -1;
-	const char *ev = str_of(rec, "event");
+	const char *ev = jget_str(rec, "event");
 	const char *name = s->def.steps[i].name;
 	if (!ev) {
 		sb_addf(err, "journal '%s': saga.step without an event", s->path);
@@ -171,8 +160,8 @@ static int apply_step(struct saga *s, const cJSON *rec, struct strbuf *err)
 	}
 	if (!strcmp(ev, "started")) {
 		st->st = STEP_STARTED;
-		st->attempts = (int)int_of(rec, "attempt", st->attempts + 1);
-		st->key_attempt = key_attempt_of(str_of(rec, "key"));
+		st->attempts = (int)jget_int(rec, "attempt", st->attempts + 1);
+		st->key_attempt = key_attempt_of(jget_str(rec, "key"));
 		if (!st->registered) {
 			st->registered = true;
 			s->order[s->norder++] = i;
@@ -180,7 +169,7 @@ static int apply_step(struct saga *s, const cJSON *rec, struct strbuf *err)
 	} else if (!strcmp(ev, "succeeded")) {
 		st->st = STEP_SUCCEEDED;
 		put_copy(s->outputs, name, cJSON_GetObjectItemCaseSensitive(rec, "output"));
-		const char *sig = str_of(rec, "signal");
+		const char *sig = jget_str(rec, "signal");
 		if (sig)
 			cJSON_DeleteItemFromObjectCaseSensitive(s->signals, sig);
 		if (!st->registered) {
@@ -190,10 +179,10 @@ static int apply_step(struct saga *s, const cJSON *rec, struct strbuf *err)
 		if (s->phase == PHASE_PARKED)
 			s->phase = PHASE_RUNNING;
 	} else if (!strcmp(ev, "failed")) {
-		set_str(&st->error, str_of(rec, "error"));
-		const char *outcome = str_of(rec, "outcome");
+		set_str(&st->error, jget_str(rec, "error"));
+		const char *outcome = jget_str(rec, "outcome");
 		st->last_unknown = outcome && !strcmp(outcome, "unknown");
-		st->key_attempt = (int)int_of(rec, "next_key_attempt", next_key(st->key_attempt, rec));
+		st->key_attempt = (int)jget_int(rec, "next_key_attempt", next_key(st->key_attempt, rec));
 		const cJSON *in = cJSON_GetObjectItemCaseSensitive(rec, "retry_in_ms");
 		if (cJSON_IsNumber(in)) {
 			st->st = STEP_RETRYING;
@@ -215,16 +204,16 @@ static int apply_comp(struct saga *s, const cJSON *rec, struct strbuf *err)
 	struct step_rt *st = step_of(s, rec, NULL, err);
 	if (!st)
 		return -1;
-	const char *ev = str_of(rec, "event");
+	const char *ev = jget_str(rec, "event");
 	if (ev && !strcmp(ev, "started")) {
 		st->cst = COMP_STARTED;
-		st->c_attempts = (int)int_of(rec, "attempt", st->c_attempts + 1);
-		st->c_key_attempt = key_attempt_of(str_of(rec, "key"));
+		st->c_attempts = (int)jget_int(rec, "attempt", st->c_attempts + 1);
+		st->c_key_attempt = key_attempt_of(jget_str(rec, "key"));
 	} else if (ev && !strcmp(ev, "succeeded")) {
 		st->cst = COMP_SUCCEEDED;
 	} else if (ev && !strcmp(ev, "failed")) {
-		set_str(&st->c_error, str_of(rec, "error"));
-		st->c_key_attempt = (int)int_of(rec, "next_key_attempt", next_key(st->c_key_attempt, rec));
+		set_str(&st->c_error, jget_str(rec, "error"));
+		st->c_key_attempt = (int)jget_int(rec, "next_key_attempt", next_key(st->c_key_attempt, rec));
 		const cJSON *in = cJSON_GetObjectItemCaseSensitive(rec, "retry_in_ms");
 		if (cJSON_IsNumber(in)) {
 			st->cst = COMP_RETRYING;
@@ -264,7 +253,7 @@ static void unstick(struct saga *s)
 
 static int64_t ns_of(const cJSON *o, const char *key)
 {
-	const char *v = str_of(o, key);
+	const char *v = jget_str(o, key);
 	long long n;
 	return v && num_parse_int(v, 0, INT64_MAX, &n, NULL) == 0 ? (int64_t)n : 0;
 }
@@ -288,7 +277,7 @@ static int restore(struct saga *s, const cJSON *rec, struct strbuf *err)
 	s->signals = cJSON_IsObject(g) ? cJSON_Duplicate(g, true) : cJSON_CreateObject();
 	if (!s->outputs || !s->signals)
 		die("out of memory");
-	int phase = state_index(saga_phase_names, str_of(rec, "state"));
+	int phase = state_index(saga_phase_names, jget_str(rec, "state"));
 	const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rec, "steps");
 	const cJSON *order = cJSON_GetObjectItemCaseSensitive(rec, "order");
 	if (phase < 0 || cJSON_GetArraySize(steps) != (int)s->def.nsteps || !cJSON_IsArray(order)) {
@@ -299,32 +288,32 @@ static int restore(struct saga *s, const cJSON *rec, struct strbuf *err)
 	s->pivot_passed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "pivot_passed"));
 	s->aborted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "aborted"));
 	s->stuck_backward = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "stuck_backward"));
-	set_str(&s->reason, str_of(rec, "reason"));
+	set_str(&s->reason, jget_str(rec, "reason"));
 	s->started_ns = ns_of(rec, "started_ns");
 	size_t i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, steps) {
 		struct step_rt *st = &s->steps[i++];
-		int a = state_index(step_state_names, str_of(it, "state"));
-		int c = state_index(comp_state_names, str_of(it, "compensation"));
+		int a = state_index(step_state_names, jget_str(it, "state"));
+		int c = state_index(comp_state_names, jget_str(it, "compensation"));
 		if (a < 0 || c < 0) {
 			sb_addf(err, "journal '%s': a snapshot with an unknown step state", s->path);
 			return -1;
 		}
 		st->st = (enum step_state)a;
 		st->cst = (enum comp_state)c;
-		st->attempts = (int)int_of(it, "attempts", 0);
-		st->key_attempt = (int)int_of(it, "key_attempt", 1);
+		st->attempts = (int)jget_int(it, "attempts", 0);
+		st->key_attempt = (int)jget_int(it, "key_attempt", 1);
 		st->retry_at = ns_of(it, "retry_at_ns");
 		st->deadline = ns_of(it, "deadline_ns");
-		st->c_attempts = (int)int_of(it, "c_attempts", 0);
-		st->c_key_attempt = (int)int_of(it, "c_key_attempt", 1);
+		st->c_attempts = (int)jget_int(it, "c_attempts", 0);
+		st->c_key_attempt = (int)jget_int(it, "c_key_attempt", 1);
 		st->c_retry_at = ns_of(it, "c_retry_at_ns");
-		st->base = (int)int_of(it, "base", 0);
-		st->c_base = (int)int_of(it, "c_base", 0);
-		set_str(&st->error, str_of(it, "error"));
+		st->base = (int)jget_int(it, "base", 0);
+		st->c_base = (int)jget_int(it, "c_base", 0);
+		set_str(&st->error, jget_str(it, "error"));
 		st->last_unknown = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "last_unknown"));
-		set_str(&st->c_error, str_of(it, "c_error"));
+		set_str(&st->c_error, jget_str(it, "c_error"));
 	}
 	cJSON_ArrayForEach(it, order) {
 		ssize_t k = cJSON_IsString(it) ? def_find(&s->def, it->valuestring) : -1;
@@ -395,7 +384,7 @@ void saga_snapshot(const struct saga *s, struct jw *w)
 
 int saga_apply(struct saga *s, const cJSON *rec, struct strbuf *err)
 {
-	const char *type = str_of(rec, "type");
+	const char *type = jget_str(rec, "type");
 	if (!type) {
 		sb_addf(err, "journal '%s': a record without a type", s->path);
 		return -1;
@@ -404,7 +393,7 @@ int saga_apply(struct saga *s, const cJSON *rec, struct strbuf *err)
 		sb_addf(err, "journal '%s' does not begin with saga.started", s->path);
 		return -1;
 	}
-	int64_t seq = int_of(rec, "seq", s->seq + 1);
+	int64_t seq = jget_int(rec, "seq", s->seq + 1);
 	int64_t ts = ts_of(rec, "ts");
 	int r = 0;
 	if (!strcmp(type, "saga.started") || !strcmp(type, "saga.snapshot")) {
@@ -431,7 +420,7 @@ int saga_apply(struct saga *s, const cJSON *rec, struct strbuf *err)
 		}
 		s->phase = PHASE_PARKED;
 	} else if (!strcmp(type, "saga.signalled")) {
-		const char *sig = str_of(rec, "signal");
+		const char *sig = jget_str(rec, "signal");
 		if (!sig) {
 			sb_addf(err, "journal '%s': saga.signalled without a signal", s->path);
 			return -1;
@@ -442,7 +431,7 @@ int saga_apply(struct saga *s, const cJSON *rec, struct strbuf *err)
 	} else if (!strcmp(type, "saga.compensating") || !strcmp(type, "saga.aborted")) {
 		s->phase = PHASE_COMPENSATING;
 		s->aborted |= !strcmp(type, "saga.aborted");
-		set_str(&s->reason, str_of(rec, "reason"));
+		set_str(&s->reason, jget_str(rec, "reason"));
 	} else if (!strcmp(type, "saga.completed")) {
 		s->phase = PHASE_COMPLETED;
 	} else if (!strcmp(type, "saga.compensated")) {
@@ -450,7 +439,7 @@ int saga_apply(struct saga *s, const cJSON *rec, struct strbuf *err)
 	} else if (!strcmp(type, "saga.stuck")) {
 		s->stuck_backward = s->phase == PHASE_COMPENSATING;
 		s->phase = PHASE_STUCK;
-		set_str(&s->reason, str_of(rec, "reason"));
+		set_str(&s->reason, jget_str(rec, "reason"));
 	} else if (!strcmp(type, "saga.resumed")) {
 		if (s->phase == PHASE_STUCK)
 			unstick(s);

@@ -26,6 +26,7 @@
 
 #include "cmds.h"
 #include "hash.h"
+#include "jget.h"
 #include "jsonl.h"
 #include "lock.h"
 #include "opt.h"
@@ -485,27 +486,21 @@ static int64_t ns_of(const cJSON *v)
 	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
 }
 
-static int int_of(const cJSON *o, const char *key, int dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
-}
-
 static void state_read_svc(struct run *r, const cJSON *so)
 {
 	struct svc *s = svc_new(r, so->string);
 	s->known = true;
-	s->last_desired = int_of(so, "desired", -1);
+	s->last_desired = (int)jget_int(so, "desired", -1);
 	const cJSON *e;
 	cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(so, "recommendations")) {
 		ALLOC_GROW(s->hist.recs, s->hist.nrecs + 1, s->hist.arecs);
 		s->hist.recs[s->hist.nrecs].ts = ns_of(cJSON_GetObjectItemCaseSensitive(e, "ts"));
-		s->hist.recs[s->hist.nrecs++].replicas = int_of(e, "replicas", 0);
+		s->hist.recs[s->hist.nrecs++].replicas = (int)jget_int(e, "replicas", 0);
 	}
 	cJSON_ArrayForEach (e, cJSON_GetObjectItemCaseSensitive(so, "events")) {
 		ALLOC_GROW(s->hist.events, s->hist.nevents + 1, s->hist.aevents);
 		s->hist.events[s->hist.nevents].ts = ns_of(cJSON_GetObjectItemCaseSensitive(e, "ts"));
-		s->hist.events[s->hist.nevents++].delta = int_of(e, "delta", 0);
+		s->hist.events[s->hist.nevents++].delta = (int)jget_int(e, "delta", 0);
 	}
 	const cJSON *idle = cJSON_GetObjectItemCaseSensitive(so, "idle");
 	if (idle) {
