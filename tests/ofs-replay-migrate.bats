@@ -250,7 +250,7 @@ ofs-replay: b.jsonl:3: invalid JSON at column 2 near 'o'"
 	echo '{"id":1}' >a.jsonl
 	run --separate-stderr rp verify a.jsonl a.jsonl
 	assert_equal "$status" 2
-	assert_equal "${stderr%%$'\n'*}" "ofs-replay verify: missing --key"
+	assert_equal "${stderr%%$'\n'*}" "ofs-replay verify: --key is required"
 	run --separate-stderr rp verify --key id a.jsonl a.jsonl
 	assert_equal "$status" 2
 	assert_equal "${stderr%%$'\n'*}" "ofs-replay verify: --key: invalid JSON pointer 'id': must start with '/'"

@@ -394,7 +394,7 @@ int cmd_map(int argc, char **argv)
 	char **ops;
 	int nops = opt_operands(&p, &ops);
 	if (!spec)
-		opt_usage_error(&p, "missing --spec");
+		opt_usage_error(&p, "--spec is required");
 	struct mapspec ms;
 	struct strbuf err = SB_INIT;
 	if (mapspec_load(spec, &ms, &err) < 0 || (reverse && mapspec_reverse(&ms, &err) < 0)) {

@@ -942,7 +942,7 @@ int cmd_verify(int argc, char **argv)
 	char **ops;
 	int nops = opt_operands(&p, &ops);
 	if (!v->nkeys)
-		opt_usage_error(&p, "missing --key");
+		opt_usage_error(&p, "--key is required");
 	if (nops != 2)
 		opt_usage_error(&p, nops < 2 ? "missing operands: legacy and new" : "too many operands");
 	if (!strcmp(ops[0], "-") && !strcmp(ops[1], "-"))
