@@ -142,6 +142,32 @@ ofs-replay: bad.json: /h/by: give 'by' or 'from', not both"
 	assert_output --partial "No space left on device"
 }
 
+@test "fold: a 10 MB event is folded whole; binary garbage is rejected by line; SIGTERM ends it with 143" {
+	head -c 10000000 /dev/zero | tr '\0' x >big.txt
+	{
+		printf '{"ts":"2026-01-01T00:00:00Z","order_id":"o1","op":"set","data":{"note":"'
+		cat big.txt
+		printf '"}}\n'
+		head -c 3000 /dev/urandom | tr -d '\n'
+		printf '\n{"ts":"2026-01-01T00:00:01Z","order_id":"o1","op":"merge","data":{"paid":1}}\n'
+	} >mixed.jsonl
+	run -3 --separate-stderr replay fold --key /order_id mixed.jsonl
+	assert_equal "$(jq -r '.state.note | length' <<<"$output")" 10000000
+	assert_equal "$(jq -c '[.version, .state.paid]' <<<"$output")" "[2,1]"
+	assert_equal "$(grep -c '^ofs-replay: mixed.jsonl:2: ' <<<"$stderr")" 1
+	# a fold waiting on a pipe ends on SIGTERM like every ofs program
+	mkfifo ev.fifo
+	bg out.jsonl "$OFS_BIN/ofs-replay" fold --key /order_id ev.fifo
+	exec 5>ev.fifo
+	printf '%s\n' '{"ts":"2026-01-01T00:00:00Z","order_id":"o1","op":"set","data":{}}' >&5
+	sleep 0.3
+	kill -TERM "$BG_PID"
+	local st=0
+	wait "$BG_PID" || st=$?
+	exec 5>&-
+	assert_equal "$st" 143
+}
+
 @test "fold --snapshot: a record that is not a state is rejected with FILE:LINE" {
 	printf '%s\n' '{"type":"replay.diff","ts":"2026-01-01T00:00:00Z"}' >snap
 	run -3 replay fold --key /k --snapshot snap /dev/null
