@@ -424,7 +424,7 @@ int red_apply(const struct red_rule *rule, cJSON **state, cJSON *ev, bool *delet
 			sb_addstr(err, " is not a number");
 			return -1;
 		} else {
-			cJSON_SetNumberValue(cur, cur->valuedouble + by);
+			cJSON_SetNumberHelper(cur, cur->valuedouble + by);
 		}
 		break;
 	case RED_APPEND:

@@ -25,11 +25,12 @@ ours="'$replay' fold --key /order_id --reducer $fix/reducer.json '$work/ev.jsonl
 peer="jq -n -c -f $fix/reference.jq '$work/ev.jsonl'"
 same_output "$ours | jq -c '{key, state, version}'" "$peer"
 
-read -r ow oc orss <<<"$(measure "$ours")"
-read -r pw pc prss <<<"$(measure "$peer" 1)"
-awk -v n="$n" -v ow="$ow" -v pw="$pw" -v orss="$orss" -v prss="$prss" -v oc="$ours" -v pc="$peer" 'BEGIN {
+read -r ow ocpu orss <<<"$(measure "$ours")"
+read -r pw pcpu prss <<<"$(measure "$peer" 1)"
+awk -v n="$n" -v ow="$ow" -v pw="$pw" -v ocpu="$ocpu" -v pcpu="$pcpu" -v orss="$orss" \
+	-v prss="$prss" -v oc="$ours" -v pc="$peer" 'BEGIN {
 	printf "fold: %d events (%s)\n", n, "every operation, 40 aggregates"
-	printf "  ofs   %8.3f s  %10.0f events/s  rss %s kB   %s\n", ow, n / ow, orss, oc
-	printf "  peer  %8.3f s  %10.0f events/s  rss %s kB   %s\n", pw, n / pw, prss, pc
+	printf "  ofs   %8.3f s  cpu %6.2f s  %10.0f events/s  rss %s kB   %s\n", ow, ocpu, n / ow, orss, oc
+	printf "  peer  %8.3f s  cpu %6.2f s  %10.0f events/s  rss %s kB   %s\n", pw, pcpu, n / pw, prss, pc
 	printf "  ratio (peer / ofs) %.2fx\n", pw / ow
 }'
