@@ -88,10 +88,10 @@ exchanges() {
 	exchanges
 	run -1 play --target "$V2" rec.jsonl
 	diffs=$(jq -c 'select(.type == "replay.diff") |
-		[.id, .endpoint, [.fields[] | [.pointer, .kind] | join(" ")]]' <<<"$output")
+		[.id, .endpoint, [.fields[] | [.pointer, .kind] | join(" ")]]' <<<"$output" | LC_ALL=C sort)
 	assert_equal "$diffs" '["b1","GET /catalog/book",["/body/price_cents type","/body/served_at changed","/body/currency extra"]]
-["m1","GET /catalog/mug",["/body/price_cents type","/body/served_at changed","/body/currency extra"]]
-["b2","GET /catalog/book",["/body/price_cents type","/body/served_at changed","/body/currency extra"]]'
+["b2","GET /catalog/book",["/body/price_cents type","/body/served_at changed","/body/currency extra"]]
+["m1","GET /catalog/mug",["/body/price_cents type","/body/served_at changed","/body/currency extra"]]'
 	b1=$(jq -c 'select(.id == "b1") | .fields[0] | [.recorded, .replayed]' <<<"$output")
 	assert_equal "$b1" '[2450,"2450"]'
 	assert_equal "$(jq -c 'select(.id == "b1") | .fields[2]' <<<"$output")" \
@@ -99,8 +99,8 @@ exchanges() {
 	summary=$(jq -c 'select(.type == "replay.summary") | del(.ts, .target)' <<<"$output")
 	assert_jq "$summary" '[.total, .replayed, .matched, .mismatched, .skipped, .errors] | join(" ")' \
 		"5 5 2 3 0 0"
-	assert_jq "$summary" '.endpoints | map("\(.endpoint) \(.total) \(.match_rate) \([.fields[] | "\(.pointer)=\(.count)"] | join(","))") | join(";")' \
-		"GET /catalog/book 2 0 /body/price_cents=2,/body/served_at=2,/body/currency=2;GET /catalog/mug 1 0 /body/price_cents=1,/body/served_at=1,/body/currency=1;GET /stock 1 1 ;GET /catalog/nope 1 1 "
+	assert_jq "$summary" '.endpoints | sort_by(.endpoint) | map("\(.endpoint) \(.total) \(.match_rate) \([.fields[] | "\(.pointer)=\(.count)"] | join(","))") | join(";")' \
+		"GET /catalog/book 2 0 /body/price_cents=2,/body/served_at=2,/body/currency=2;GET /catalog/mug 1 0 /body/price_cents=1,/body/served_at=1,/body/currency=1;GET /catalog/nope 1 1 ;GET /stock 1 1 "
 	assert_equal "${#lines[@]}" 4
 }
 
@@ -116,13 +116,13 @@ exchanges() {
 	exchanges
 	run -1 play --target "$V2" --secondary "$LEGACY2" rec.jsonl
 	diffs=$(jq -c 'select(.type == "replay.diff") |
-		[.id, .exchanges, [.fields[] | [.pointer, .kind] | join(" ")]]' <<<"$output")
-	assert_equal "$diffs" '["b1",2,["/body/price_cents type","/body/currency extra"]]
-["m1",1,["/body/price_cents type","/body/currency extra"]]'
+		[.endpoint, .exchanges, [.fields[] | [.pointer, .kind] | join(" ")]]' <<<"$output" | LC_ALL=C sort)
+	assert_equal "$diffs" '["GET /catalog/book",2,["/body/price_cents type","/body/currency extra"]]
+["GET /catalog/mug",1,["/body/price_cents type","/body/currency extra"]]'
 	summary=$(jq -c 'select(.type == "replay.summary")' <<<"$output")
 	assert_jq "$summary" '.secondary == env.LEGACY2'
 	assert_jq "$summary" '[.matched, .mismatched, .noise_filtered] | join(" ")' "2 3 3"
-	assert_jq "$summary" '.endpoints[0] | [.endpoint, (.fields | map("\(.pointer) \(.raw) \(.noise)") | join(",")), (.noise | map("\(.pointer) \(.raw) \(.noise)") | join(","))] | join(";")' \
+	assert_jq "$summary" '.endpoints[] | select(.endpoint == "GET /catalog/book") | [.endpoint, (.fields | map("\(.pointer) \(.raw) \(.noise)") | join(",")), (.noise | map("\(.pointer) \(.raw) \(.noise)") | join(","))] | join(";")' \
 		"GET /catalog/book;/body/price_cents 2 0,/body/currency 2 0;/body/served_at 2 2"
 	# Against a second legacy instance nothing at all is reported.
 	run -0 play --target "$LEGACY" --secondary "$LEGACY2" rec.jsonl
@@ -147,15 +147,17 @@ exchanges() {
 	assert_equal "$(jq -r '.request.path' cap.jsonl | paste -sd' ')" \
 		"/health /catalog/book /catalog/mug /stock /catalog/book /catalog/nope"
 	run -1 play --target "$V2" --secondary "$LEGACY2" cap.jsonl
-	diffs=$(jq -c 'select(.type == "replay.diff") | [.endpoint, .exchanges, [.fields[].pointer]]' <<<"$output")
+	# endpoints are reported in the order their answers came: sorted here
+	diffs=$(jq -c 'select(.type == "replay.diff") | [.endpoint, .exchanges, [.fields[].pointer]]' \
+		<<<"$output" | LC_ALL=C sort)
 	# /health reports the version: a real difference too
-	assert_equal "$diffs" '["GET /health",1,["/body/version"]]
-["GET /catalog/book",2,["/body/price_cents","/body/currency"]]
-["GET /catalog/mug",1,["/body/price_cents","/body/currency"]]'
+	assert_equal "$diffs" '["GET /catalog/book",2,["/body/price_cents","/body/currency"]]
+["GET /catalog/mug",1,["/body/price_cents","/body/currency"]]
+["GET /health",1,["/body/version"]]'
 	summary=$(jq -c 'select(.type == "replay.summary")' <<<"$output")
 	assert_jq "$summary" '[.total, .matched, .mismatched] | join(" ")' "6 2 4"
-	assert_jq "$summary" '[.endpoints[] | select(.match_rate == 1) | .endpoint] | join(",")' \
-		"GET /stock,GET /catalog/nope"
+	assert_jq "$summary" '[.endpoints[] | select(.match_rate == 1) | .endpoint] | sort | join(",")' \
+		"GET /catalog/nope,GET /stock"
 	# noise: the time, and /health's instance id (each legacy has its own)
 	assert_jq "$summary" '[.endpoints[].noise[]?.pointer] | unique | join(",")' \
 		"/body/instance,/body/served_at"
