@@ -217,6 +217,16 @@ ofs-replay: b.jsonl:3: invalid JSON at column 2 near 'o'"
 {"type":"replay.verify","legacy_file":"a.jsonl","new_file":"b.jsonl","legacy":2,"new":2,"same":1,"missing":0,"extra":0,"changed":1,"duplicate_legacy":0,"duplicate_new":0,"rejected":7,"partitions":1,"fields":{"/x":1}}'
 }
 
+@test "verify: a member named twice is read from its first occurrence, at every level" {
+	# The first "o" has no id: the key is absent, even though a later "o" has one.
+	printf '%s\n' '{"o":{"x":1},"o":{"id":7}}' '{"o":{"id":8},"o":{"id":9}}' >a.jsonl
+	printf '%s\n' '{"o":{"id":8}}' >b.jsonl
+	run --separate-stderr rp verify --key /o/id a.jsonl b.jsonl
+	assert_equal "$status" 3
+	assert_equal "$stderr" "ofs-replay: a.jsonl:1: no key at '/o/id'"
+	assert_jq "$output" '[.same, .rejected] | join(" ")' "1 1"
+}
+
 @test "verify --strict stops at the first bad line" {
 	printf '%s\n' '{"id":1}' 'bad' '{"id":2}' >a.jsonl
 	echo '{"id":1}' >b.jsonl

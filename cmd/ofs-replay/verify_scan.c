@@ -6,7 +6,8 @@
  * of the pointers whose path the current value lies on; an object member
  * or array element keeps the bits whose next reference token it matches,
  * and a value reached at the full length of a pointer is recorded. The
- * first occurrence of a member wins, as in cJSON's lookup.
+ * first occurrence of a member wins, as in cJSON's lookup, at every
+ * level: a pointer never walks into a repeated member.
  */
 #include "common.h"
 
@@ -307,6 +308,9 @@ static int scan_object(struct scan *sc, unsigned mask, size_t depth)
 {
 	if (open_empty(sc, '}'))
 		return 0;
+	/* Pointers already led into an earlier member of this object: a
+	 * repeated name leads nowhere, whatever the first one held. */
+	unsigned taken = 0;
 	for (;;) {
 		skip_ws(sc);
 		if (sc->p >= sc->end || *sc->p != '"')
@@ -330,6 +334,8 @@ static int scan_object(struct scan *sc, unsigned mask, size_t depth)
 				    sc->ptrs[i].lens[depth] == nlen &&
 				    memcmp(sc->ptrs[i].segs[depth], nm, nlen) == 0)
 					child |= 1u << i;
+			child &= ~taken;
+			taken |= child;
 		}
 		skip_ws(sc);
 		if (sc->p >= sc->end || *sc->p != ':')
