@@ -188,11 +188,11 @@ $(O)/fuzz/fuzz_replay_har: tests/fuzz/fuzz_replay_har.c $(O)/fuzz/cmd/ofs-replay
 	$(REPLAY_FUZZ)
 
 $(O)/fuzz/fuzz_replay_mapspec: tests/fuzz/fuzz_replay_mapspec.c \
-		$(O)/fuzz/cmd/ofs-replay/mapspec.o $(O)/fuzz/cmd/ofs-replay/verify_scan.o \
+		$(O)/fuzz/cmd/ofs-replay/mapspec.o \
 		$(FUZZ_LIB_OBJ) | deps
 	@mkdir -p $(@D)
 	$(REPLAY_FUZZ)
-$(O)/fuzz/fuzz_replay_vscan: tests/fuzz/fuzz_replay_vscan.c $(O)/fuzz/cmd/ofs-replay/verify_scan.o \
+$(O)/fuzz/fuzz_replay_vscan: tests/fuzz/fuzz_replay_vscan.c \
 		$(FUZZ_LIB_OBJ) | deps
 	@mkdir -p $(@D)
 	$(REPLAY_FUZZ)

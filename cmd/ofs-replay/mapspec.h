@@ -33,7 +33,7 @@
 #include <cJSON.h>
 
 #include "config.h"
-#include "verify_scan.h"
+#include "vscan.h"
 
 enum mr_op { MR_RENAME, MR_MOVE, MR_CONVERT, MR_COMPUTE, MR_DEFAULT, MR_ENUM, MR_DROP, MR_KEEP };
 

@@ -5,7 +5,7 @@
  * Two record sets, each possibly larger than memory, are compared by key
  * in three steps:
  *
- *  1. Partition. Each input is read once, line by line; verify_scan checks
+ *  1. Partition. Each input is read once, line by line; vscan_line (libcommon) checks
  *     the line and finds its key without building a tree. The key is
  *     hashed (hash_bytes, a fixed seed, so runs are reproducible) and the
  *     line goes, with its key, hash and line number, to its partition:
@@ -49,7 +49,7 @@
 #include "sig.h"
 #include "units.h"
 #include "jsondiff.h"
-#include "verify_scan.h"
+#include "vscan.h"
 
 enum {
 	VOPT_STRICT = 256,
@@ -636,7 +636,7 @@ static cJSON *parse_line(struct verify *v, int side, const struct vent *e)
 {
 	cJSON *j = cJSON_ParseWithLength(e->line, e->linelen);
 	if (!j) {
-		/* verify_scan accepted it, so cJSON's own limits were hit. */
+		/* vscan_line accepted it, so cJSON's own limits were hit. */
 		error("%s:%" PRIu64 ": cannot be compared: nesting too deep for the parser",
 		      v->name[side], e->lineno);
 		v->rejected++;

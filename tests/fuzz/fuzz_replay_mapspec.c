@@ -1,7 +1,7 @@
 /*
  * fuzz_replay_mapspec.c: libFuzzer target for ofs-replay map's spec
- * loader (cmd/ofs-replay/mapspec.c and the JSON pointer parser of
- * verify_scan.c, linked in by the Makefile).
+ * loader (cmd/ofs-replay/mapspec.c, linked in by the Makefile, and the
+ * JSON pointer parser of libcommon/vscan.c).
  *
  * A map spec is the one file that decides how every record of a
  * migration is rewritten, so its loader must never crash, leak, or

@@ -1,7 +1,6 @@
 /*
  * fuzz_replay_vscan.c: libFuzzer target for the line scanner of
- * ofs-replay verify (cmd/ofs-replay/verify_scan.c, linked in by the
- * Makefile).
+ * ofs-replay verify and ofs-split route (libcommon/vscan.c).
  *
  * verify decides from vscan_line alone whether a line of a migration
  * export is a record and what its key is, without ever parsing it with
@@ -16,7 +15,7 @@
 #include "common.h"
 
 #include "config.h"
-#include "verify_scan.h"
+#include "vscan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

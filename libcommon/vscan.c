@@ -1,6 +1,6 @@
 /*
- * verify_scan.c: validate a JSON Lines record and locate key values in
- * one pass, with no allocation (see verify_scan.h for why).
+ * vscan.c: validate a JSON Lines record and locate key values in one
+ * pass, with no allocation (see vscan.h for why).
  *
  * A recursive-descent walk over the bytes. Each call carries a bit mask
  * of the pointers whose path the current value lies on; an object member
@@ -11,7 +11,7 @@
  */
 #include "common.h"
 
-#include "verify_scan.h"
+#include "vscan.h"
 
 struct scan {
 	const char *s, *p, *end;

@@ -1,17 +1,19 @@
 /*
- * verify_scan.h: a one-pass JSON validator that also finds the values at
- * a few JSON pointers, without building a tree.
+ * vscan.h: a one-pass JSON validator that also finds the values at a
+ * few JSON pointers, without building a tree.
  *
- * verify reads two large record sets and needs, for every line, only to
- * know that it is one valid JSON object and what its key is; a cJSON
- * parse of every line (allocation per node) would cost most of the run.
+ * ofs-replay verify reads two large record sets and needs, for every
+ * line, only to know that it is one valid JSON object and what its key
+ * is; ofs-split route needs the same to place a record in its variant. A
+ * cJSON parse of every line (allocation per node) would cost most of the
+ * run.
  * vscan_line checks the RFC 8259 grammar (strings with valid escapes and
  * UTF-8, no control characters, numbers without leading zeros, literals,
  * nesting at most VSCAN_MAX_DEPTH) and records where the values at up to
  * VSCAN_MAX_PTRS pointers begin and end. Nothing is allocated.
  */
-#ifndef OFS_REPLAY_VERIFY_SCAN_H
-#define OFS_REPLAY_VERIFY_SCAN_H
+#ifndef OFS_VSCAN_H
+#define OFS_VSCAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
