@@ -266,6 +266,11 @@ static int parse_rule(struct cfg *cfg, const cJSON *rule, const char *ptr, struc
 			return -1;
 		}
 		rename_target(r, s);
+		if (!strcmp(r->to.text, r->path.text)) {
+			cfg_error(cfg, cfg_ptr_key(cfg, ptr, "to"), "'%s' is already called '%s'",
+				  r->path.text, s);
+			return -1;
+		}
 		break;
 	case MR_MOVE:
 		if (get_ptr(cfg, rule, ptr, "to", &r->to) < 0)
