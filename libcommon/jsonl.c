@@ -4,10 +4,17 @@
  * Input is read in 64 KiB chunks with read(2); if the first two bytes are
  * the gzip magic the chunks go through zlib's inflate first. Lines are
  * found with memchr in a buffer that grows to fit the longest line, so
- * memory is bounded by the longest line, not by the input.
+ * memory is bounded by the longest line, not by the input. With
+ * JSONL_NONBLOCK every read(2) is preceded by a poll(2) that does not
+ * wait: when nothing is there yet, JSONL_AGAIN goes back up to the caller
+ * with every byte read so far kept in the buffer (or, for gzip, in zlib's
+ * input), so the next call carries on where this one stopped. The
+ * descriptor itself is left blocking: stdin may be shared with other
+ * processes, which must not see O_NONBLOCK appear on it.
  */
 #include "common.h"
 #include <fcntl.h>
+#include <poll.h>
 #include <zlib.h>
 
 #include "jsonl.h"
@@ -24,6 +31,7 @@ struct jsonl_reader {
 	bool eof, failed;
 	/* gzip */
 	bool sniffed, gz;
+	bool member_end; /* a gzip member ended: reset zlib before going on */
 	z_stream zs;
 	unsigned char *zin;
 	/* current line */
@@ -67,9 +75,19 @@ static void io_error(struct jsonl_reader *r, const char *what)
 	total_io_errors++;
 }
 
-/* Read raw bytes; returns bytes read, 0 at EOF, -1 on error (reported). */
+/* Read raw bytes; returns bytes read, 0 at EOF, -1 on error (reported),
+ * JSONL_AGAIN when non-blocking and nothing can be read now. */
 static ssize_t read_raw(struct jsonl_reader *r, void *dst, size_t n)
 {
+	if (r->flags & JSONL_NONBLOCK) {
+		struct pollfd p = { .fd = r->fd, .events = POLLIN };
+		int rc;
+		while ((rc = poll(&p, 1, 0)) < 0 && errno == EINTR)
+			;
+		if (rc == 0)
+			return JSONL_AGAIN;
+		/* Ready, at end of input, or poll failed: read tells which. */
+	}
 	for (;;) {
 		ssize_t got = read(r->fd, dst, n);
 		if (got >= 0)
@@ -103,13 +121,23 @@ static int fill_gz(struct jsonl_reader *r)
 		if (r->zs.avail_in == 0) {
 			ssize_t got = read_raw(r, r->zin, CHUNK);
 			if (got < 0)
-				return -1;
+				return (int)got;
 			if (got == 0) {
+				/* The end of input between members ends it well. */
+				if (r->member_end) {
+					r->eof = true;
+					return 0;
+				}
 				io_error(r, "truncated gzip input");
 				return -1;
 			}
 			r->zs.next_in = r->zin;
 			r->zs.avail_in = (uInt)got;
+		}
+		if (r->member_end) {
+			/* Another gzip member follows. */
+			inflateReset(&r->zs);
+			r->member_end = false;
 		}
 		r->zs.next_out = (unsigned char *)r->buf + r->end;
 		r->zs.avail_out = (uInt)(r->alloc - r->end);
@@ -117,19 +145,7 @@ static int fill_gz(struct jsonl_reader *r)
 		size_t produced = (size_t)((char *)r->zs.next_out - (r->buf + r->end));
 		r->end += produced;
 		if (z == Z_STREAM_END) {
-			/* Another gzip member may follow; else we are done. */
-			if (r->zs.avail_in == 0) {
-				ssize_t got = read_raw(r, r->zin, CHUNK);
-				if (got < 0)
-					return -1;
-				if (got == 0) {
-					r->eof = true;
-					return produced > 0;
-				}
-				r->zs.next_in = r->zin;
-				r->zs.avail_in = (uInt)got;
-			}
-			inflateReset(&r->zs);
+			r->member_end = true;
 			if (produced)
 				return 1;
 			continue;
@@ -146,45 +162,49 @@ static int fill_gz(struct jsonl_reader *r)
 	}
 }
 
-/* Append more decoded bytes; returns 1 if some arrived, 0 at EOF, -1. */
+/* Append more decoded bytes; returns 1 if some arrived, 0 at EOF, -1,
+ * or JSONL_AGAIN (non-blocking, nothing yet). */
 static int fill(struct jsonl_reader *r)
 {
 	if (r->eof)
 		return 0;
 	make_room(r);
 	if (!r->sniffed) {
-		r->sniffed = true;
-		/* Sniff the gzip magic: read until two bytes or end of input. */
-		ssize_t got = 0;
-		while (got < 2) {
-			ssize_t more = read_raw(r, r->buf + r->end + got, CHUNK - (size_t)got);
+		/* Sniff the gzip magic: read until two bytes or end of input.
+		 * Bytes read before a JSONL_AGAIN stay in the buffer. */
+		while (r->end - r->start < 2) {
+			ssize_t more = read_raw(r, r->buf + r->end, CHUNK - (r->end - r->start));
 			if (more < 0)
-				return -1;
+				return (int)more;
 			if (more == 0)
 				break;
-			got += more;
+			r->end += (size_t)more;
 		}
+		r->sniffed = true;
+		size_t got = r->end - r->start;
 		if (got == 0) {
 			r->eof = true;
 			return 0;
 		}
-		if (got >= 2 && (unsigned char)r->buf[r->end] == 0x1f &&
-		    (unsigned char)r->buf[r->end + 1] == 0x8b) {
+		if (got >= 2 && (unsigned char)r->buf[r->start] == 0x1f &&
+		    (unsigned char)r->buf[r->start + 1] == 0x8b) {
 			r->gz = true;
 			if (inflateInit2(&r->zs, 15 + 16) != Z_OK)
 				die("cannot initialise zlib");
 			r->zin = xmalloc(CHUNK);
-			memcpy(r->zin, r->buf + r->end, (size_t)got);
+			memcpy(r->zin, r->buf + r->start, got);
+			r->end = r->start;
 			r->zs.next_in = r->zin;
 			r->zs.avail_in = (uInt)got;
 			return fill_gz(r);
 		}
-		r->end += (size_t)got;
 		return 1;
 	}
 	if (r->gz)
 		return fill_gz(r);
 	ssize_t got = read_raw(r, r->buf + r->end, r->alloc - r->end);
+	if (got == JSONL_AGAIN)
+		return JSONL_AGAIN;
 	if (got <= 0) {
 		r->eof = true;
 		return got < 0 ? -1 : 0;
@@ -214,6 +234,8 @@ int jsonl_next_line(struct jsonl_reader *r, const char **line, size_t *len)
 			int f = fill(r);
 			if (f > 0)
 				continue;
+			if (f == JSONL_AGAIN)
+				return JSONL_AGAIN;
 			if (f < 0)
 				return -1;
 			if (r->end == r->start)
@@ -364,6 +386,7 @@ int jsonl_next(struct jsonl_reader *r, cJSON **out)
 }
 
 const char *jsonl_name(const struct jsonl_reader *r) { return r->name; }
+int jsonl_fd(const struct jsonl_reader *r) { return r->fd; }
 size_t jsonl_lineno(const struct jsonl_reader *r) { return r->lineno; }
 size_t jsonl_good(const struct jsonl_reader *r) { return r->good; }
 size_t jsonl_bad(const struct jsonl_reader *r) { return r->bad; }

@@ -27,7 +27,18 @@ enum {
 	JSONL_STRICT = 1 << 0,    /* the first bad line ends reading */
 	JSONL_ANY_VALUE = 1 << 1, /* accept any JSON value, not only objects */
 	JSONL_QUIET = 1 << 2,     /* count bad lines but do not print them */
+	JSONL_NONBLOCK = 1 << 3,  /* never wait for input: see JSONL_AGAIN */
 };
+
+/*
+ * With JSONL_NONBLOCK, jsonl_next_line and jsonl_next return JSONL_AGAIN
+ * instead of waiting when no complete line can be had without waiting
+ * (a pipe or terminal with nothing more to read yet): nothing is lost,
+ * the caller waits for jsonl_fd to be readable (poll(2)) or does other
+ * work, then calls again. A regular file never gives JSONL_AGAIN. A last
+ * line without "\n" is returned only once the end of input is seen.
+ */
+#define JSONL_AGAIN (-2)
 
 struct jsonl_reader;
 
@@ -44,7 +55,8 @@ struct jsonl_reader *jsonl_open_fd(int fd, const char *name, unsigned flags);
  * jsonl_next_line: the next non-blank line, without its line ending.
  * *line stays valid until the next call and is NUL-terminated. Returns 1,
  * 0 at end of input, or -1 on a read or decompression error (reported on
- * stderr and counted as an I/O error: jsonl_exit_status gives 4).
+ * stderr and counted as an I/O error: jsonl_exit_status gives 4), or
+ * JSONL_AGAIN (JSONL_NONBLOCK only).
  */
 int jsonl_next_line(struct jsonl_reader *r, const char **line, size_t *len);
 
@@ -53,6 +65,7 @@ int jsonl_next_line(struct jsonl_reader *r, const char **line, size_t *len);
  * the caller (cJSON_Delete it), 0 at end of input, -1 on an I/O error or,
  * with JSONL_STRICT, at the first bad line. Bad lines are reported and
  * skipped. The raw text of the line is available through jsonl_line.
+ * With JSONL_NONBLOCK also JSONL_AGAIN (above).
  */
 int jsonl_next(struct jsonl_reader *r, cJSON **out);
 
@@ -69,6 +82,8 @@ int jsonl_reject(struct jsonl_reader *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 const char *jsonl_name(const struct jsonl_reader *r);
+/* jsonl_fd: the descriptor read, to poll(2) for with JSONL_NONBLOCK. */
+int jsonl_fd(const struct jsonl_reader *r);
 size_t jsonl_lineno(const struct jsonl_reader *r);
 size_t jsonl_good(const struct jsonl_reader *r);
 size_t jsonl_bad(const struct jsonl_reader *r);

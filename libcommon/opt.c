@@ -123,7 +123,7 @@ static void help_options(struct strbuf *sb, const struct opt *opts)
 		if (o->arg)
 			sb_addf(sb, o->long_name ? "=%s" : " %s", o->arg);
 		size_t w = sb->len - start;
-		if (w < 28)
+		if (w <= 26) /* at least two spaces before the help */
 			sb_addf(sb, "%*s", (int)(28 - w), "");
 		else
 			sb_addf(sb, "\n%28s", "");

@@ -31,6 +31,7 @@
 #include "out.h"
 #include "play.h"
 #include "record.h"
+#include "reqrec.h"
 #include "timefmt.h"
 #include "units.h"
 
@@ -187,19 +188,6 @@ static void compile(struct opt_parser *p, regex_t *re, const char *src, const ch
 
 /* ---- sending ---------------------------------------------------------- */
 
-static bool hop_by_hop(const char *name)
-{
-	static const char *const skip[] = {
-		"connection", "keep-alive", "proxy-connection", "te", "trailer",
-		"transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization",
-		"host", "content-length", "expect", NULL,
-	};
-	for (size_t i = 0; skip[i]; i++)
-		if (!strcasecmp(name, skip[i]))
-			return true;
-	return false;
-}
-
 /* Whether a --header sets name (so the recorded one is not sent). */
 static bool overridden(const struct play *pl, const char *name)
 {
@@ -251,7 +239,7 @@ static void send_to(struct play *pl, struct play_xch *x, int side, const char *b
 	char **hdrs = NULL;
 	const cJSON *h;
 	cJSON_ArrayForEach(h, x->req_headers) {
-		if (!h->string || hop_by_hop(h->string) || overridden(pl, h->string))
+		if (!h->string || reqrec_hop_by_hop(h->string) || overridden(pl, h->string))
 			continue;
 		ALLOC_GROW(hdrs, nh + 1, ah);
 		hdrs[nh++] = xasprintf("%s: %s", h->string, h->valuestring);
@@ -569,9 +557,7 @@ static struct play_xch *feed_next(struct play *pl, struct feed *f)
 			play_xch_free(x);
 			continue;
 		}
-		if (!pl->allow_writes &&
-		    (!strcmp(x->method, "POST") || !strcmp(x->method, "PUT") ||
-		     !strcmp(x->method, "PATCH") || !strcmp(x->method, "DELETE"))) {
+		if (!pl->allow_writes && reqrec_is_write(x->method)) {
 			pl->skipped++;
 			play_xch_free(x);
 			continue;
