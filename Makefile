@@ -113,6 +113,11 @@ $(O)/tests/unit/test_scale_mix: $(O)/tests/unit/test_scale_mix.o $(O)/cmd/ofs-sc
 		$(O)/tests/unit/tap.o $(O)/tests/unit/child.o $(LIB)
 	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# test_split_weights tests ofs-split's weights.c.
+$(O)/tests/unit/test_split_weights: $(O)/tests/unit/test_split_weights.o \
+		$(O)/cmd/ofs-split/weights.o $(O)/tests/unit/tap.o $(O)/tests/unit/child.o $(LIB)
+	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIB)
 	$(call say,LINK,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -166,6 +171,12 @@ $(O)/fuzz/fuzz_saga_def: tests/fuzz/fuzz_saga_def.c $(O)/fuzz/cmd/ofs-saga/def.o
 		$(FUZZ_LIB_OBJ) | deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon -Icmd/ofs-saga $(PKG_CFLAGS) \
+		-o $@ $^ $(PKG_LIBS)
+
+$(O)/fuzz/fuzz_split_weights: tests/fuzz/fuzz_split_weights.c $(O)/fuzz/cmd/ofs-split/weights.o \
+		$(FUZZ_LIB_OBJ) | deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_FLAGS) -fsanitize=fuzzer -Ilibcommon -Icmd/ofs-split $(PKG_CFLAGS) \
 		-o $@ $^ $(PKG_LIBS)
 
 # ofs-replay's parsers live in cmd/ofs-replay: each target links the objects it tests.
