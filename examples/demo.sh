@@ -27,10 +27,15 @@
 # with that run's state. Then ofs-replay records inventory's answers
 # through its proxy and replays them against a v2 beside a second v1
 # (--secondary): v2's change found field by field, the time in every
-# answer recognised as noise. Last it shows the status of every instance
+# answer recognised as noise. Then ofs-split takes one A/B migration
+# step on inventory: customers routed to legacy or new at 90/10 and
+# ramped to 50/50 with no customer sent back, every request shadowed to
+# v2 beside the second v1 (the primary alone answers), the go/no-go
+# report that stops the ramp, and the nginx split that would carry it.
+# Last it shows the status of every instance
 # and stops the shop. Whatever happens, the shop is stopped and the
 # directory removed on the way out. Builds nothing: it runs
-# $OFS_BIN/shopd, ofs-health, ofs-trace, ofs-chaos, ofs-deploy, ofs-scale, ofs-saga and ofs-replay (default: bin/ beside
+# $OFS_BIN/shopd and the ofs-* programs (default: bin/ beside
 # examples/). Uses curl, and jq when installed for readable output.
 set -euo pipefail
 
@@ -44,6 +49,7 @@ deploy=$bin/ofs-deploy
 scale=$bin/ofs-scale
 osaga=$bin/ofs-saga
 oreplay=$bin/ofs-replay
+osplit=$bin/ofs-split
 topology=$here/shop/topology.json
 
 die() {
@@ -59,6 +65,7 @@ die() {
 [ -x "$scale" ] || die "'$scale' not found: build it with make (or set OFS_BIN)"
 [ -x "$osaga" ] || die "'$osaga' not found: build it with make (or set OFS_BIN)"
 [ -x "$oreplay" ] || die "'$oreplay' not found: build it with make (or set OFS_BIN)"
+[ -x "$osplit" ] || die "'$osplit' not found: build it with make (or set OFS_BIN)"
 command -v curl >/dev/null || die "curl is needed"
 have_jq=false
 if command -v jq >/dev/null; then have_jq=true; fi
@@ -351,6 +358,56 @@ replay_demo() {
 	[ "$status" = 1 ] || die "the replay should have found v2's change"
 }
 
+# One A/B migration step with ofs-split: route customers at 90/10, ramp
+# to 50/50 (nobody goes back), shadow every request to v2, gate on the
+# report, render the nginx split.
+split_demo() {
+	local v1 v1b v2port i status=0 back
+	heading "ofs-split: inventory v2 beside v1, a customer at a time"
+	v1=$("$shopd" url --dir "$dir" inventory-1)
+	v1b=$("$shopd" url --dir "$dir" inventory-2)
+	v2port=$(free_port)
+	"$shopd" serve --dir "$dir" --service inventory --port "$v2port" --id inventory-v2b \
+		--version v2 >"$work/split-v2.log" 2>&1 &
+	echo $! >>"$work/replay.pids"
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null "http://127.0.0.1:$v2port/health" && break
+		sleep 0.1
+	done
+	local skus=(book mug poster stickers)
+	for ((i = 1; i <= 400; i++)); do
+		printf '{"method":"GET","path":"/catalog/%s","headers":{"x-customer-id":"cust-%04d"}}\n' \
+			"${skus[i % 4]}" "$i"
+	done >"$work/requests.jsonl"
+	"$osplit" route --key /headers/x-customer-id --weights legacy=90,new=10 \
+		"$work/requests.jsonl" >"$work/at10.jsonl"
+	"$osplit" route --key /headers/x-customer-id --weights legacy=50,new=50 \
+		"$work/requests.jsonl" >"$work/at50.jsonl"
+	back=$(paste -d ' ' "$work/at10.jsonl" "$work/at50.jsonl" |
+		grep -c '"variant":"new"}.*"variant":"legacy"}$' || true)
+	echo "  400 customers at legacy=90,new=10: $(grep -c '"variant":"new"}$' "$work/at10.jsonl") on new"
+	echo "  ramped to legacy=50,new=50: $(grep -c '"variant":"new"}$' "$work/at50.jsonl") on new, $back sent back to legacy"
+	echo "  every request shadowed: v1 answers, v2 and a second v1 get copies"
+	"$osplit" send --primary "$v1" --candidate "http://127.0.0.1:$v2port" --secondary "$v1b" \
+		"$work/requests.jsonl" >"$work/compare.jsonl" || status=$?
+	echo "  send: exit status $status (1: v2 answers differently)"
+	if $have_jq; then
+		jq -r 'select(.type == "split.summary") | [.endpoints[].fields | to_entries[]] |
+			"  fields: " + ([.[] | select(.value.verdict == "reported") | .key] | unique | join(", ")) +
+			"; noise: " + ([.[] | select(.value.verdict == "noise") | .key] | unique | join(", "))' \
+			"$work/compare.jsonl"
+	fi
+	status=0
+	"$osplit" report -o text "$work/compare.jsonl" >"$work/report.txt" || status=$?
+	sed 's/^/  /' "$work/report.txt"
+	echo "  report: exit status $status (1: no-go, the ramp stops here)"
+	echo "  the split in nginx (each customer where route puts them):"
+	"$osplit" render --format nginx --weights legacy=50,new=50 --header x-customer-id \
+		--upstream "legacy=${v1#http://}" --upstream "new=127.0.0.1:$v2port" |
+		sed -n '/^split_clients/,/^}/s/^/    /p'
+	[ "$status" = 1 ] || die "the report should have stopped v2"
+}
+
 # The records of a deploy, one line each (raw JSON without jq).
 deploy_steps() {
 	if $have_jq; then
@@ -564,6 +621,7 @@ scale_demo
 saga_demo
 
 replay_demo
+split_demo
 
 heading "Status of every instance"
 "$shopd" status --dir "$dir" | instances

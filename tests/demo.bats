@@ -4,7 +4,9 @@
 # chaos experiment's verdict and report, the deploy's canary promoted and
 # its bad successor rolled back, the spike ofs-scale absorbs with the
 # reason for every decision, the order saga compensated when payments
-# fails, with its graph, and the replay that finds what v2 changed.
+# fails, with its graph, the replay that finds what v2 changed, and the
+# A/B step of ofs-split that ramps without sending anyone back and stops
+# at the report.
 
 load helpers
 
@@ -78,4 +80,15 @@ setup() {
 	assert_line '  GET /catalog/poster: /body/price_cents type, 1800 -> "1800"; /body/currency added, "EUR"'
 	assert_line "  2 of 5 answers match; noise: /body/served_at"
 	assert_line "  exit status 1 (1: differences found)"
+}
+
+@test "make demo takes an A/B step with ofs-split: sticky ramp, shadow, no-go" {
+	assert_line "== ofs-split: inventory v2 beside v1, a customer at a time =="
+	assert_line --regexp '^  400 customers at legacy=90,new=10: [0-9]+ on new$'
+	assert_line --regexp '^  ramped to legacy=50,new=50: [0-9]+ on new, 0 sent back to legacy$'
+	assert_line "  send: exit status 1 (1: v2 answers differently)"
+	assert_line "  fields: /body/currency, /body/price_cents; noise: /body/served_at"
+	assert_line --regexp '^  GET /catalog/book +100 +100 +100% +0% .* no-go$'
+	assert_line "  report: exit status 1 (1: no-go, the ramp stops here)"
+	assert_line '    split_clients "${http_x_customer_id}" $ofs_variant {'
 }
