@@ -194,11 +194,94 @@ static void load_type(struct loader *l, const cJSON *v, struct strbuf *ptr)
 	}
 }
 
+/* The length of an interval "{n}", "{n,}" or "{n,m}" at p, or 0 if p
+ * does not start one; its largest count goes to *max. */
+static size_t interval_len(const char *p, long *max)
+{
+	const char *q = p + 1;
+	long n = 0, m = -1;
+	if (*q < '0' || *q > '9')
+		return 0;
+	while (*q >= '0' && *q <= '9' && n < 100000)
+		n = n * 10 + (*q++ - '0');
+	if (*q == ',') {
+		q++;
+		if (*q >= '0' && *q <= '9') {
+			m = 0;
+			while (*q >= '0' && *q <= '9' && m < 100000)
+				m = m * 10 + (*q++ - '0');
+		}
+	}
+	if (*q != '}')
+		return 0;
+	*max = m > n ? m : n;
+	return (size_t)(q - p) + 1;
+}
+
+/*
+ * What POSIX leaves undefined and glibc's regcomp turns into a tree
+ * copied once per repetition (a pattern of a hundred "+" in a row takes
+ * gigabytes): a quantifier right after another ("a++", "a*{2}"), or a
+ * count over 255. Returns the offset of the first such quantifier, or
+ * -1 if there is none.
+ */
+static long bad_quantifier(const char *re, const char **why)
+{
+	bool after_quant = false;
+	for (const char *p = re; *p;) {
+		size_t len = 0;
+		long max = 0;
+		if (*p == '\\') {
+			p += p[1] ? 2 : 1;
+			after_quant = false;
+			continue;
+		}
+		if (*p == '[') {
+			const char *q = p + 1;
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q && *q != ']')
+				q++;
+			p = *q ? q + 1 : q;
+			after_quant = false;
+			continue;
+		}
+		if (*p == '*' || *p == '+' || *p == '?')
+			len = 1;
+		else if (*p == '{')
+			len = interval_len(p, &max);
+		if (!len) {
+			p++;
+			after_quant = false;
+			continue;
+		}
+		if (after_quant) {
+			*why = "a quantifier right after another";
+			return p - re;
+		}
+		if (max > 255) {
+			*why = "a repeat count over 255";
+			return p - re;
+		}
+		after_quant = true;
+		p += len;
+	}
+	return -1;
+}
+
 static void load_pattern(struct loader *l, const cJSON *node, const cJSON *v,
 			 struct strbuf *ptr)
 {
 	if (!cJSON_IsString(v)) {
 		lerr(l, ptr, "must be a string");
+		return;
+	}
+	const char *why;
+	long at = bad_quantifier(v->valuestring, &why);
+	if (at >= 0) {
+		lerr(l, ptr, "unsupported regular expression: %s at offset %ld", why, at);
 		return;
 	}
 	regex_t re;

@@ -336,7 +336,15 @@ ofs-replay: b.jsonl:3: invalid JSON at column 2 near 'o'"
 		sleep 0.1
 	done
 	[ "$(tmp_open "$pid")" -gt 0 ] || fail "verify opened no temporary file"
-	[ -z "$(tmp_left)" ] || fail "a temporary file is visible: $(tmp_left)"
+	# a file is visible for an instant between its creation and its
+	# unlink; one that is still there a moment later was left behind
+	local seen left
+	seen=$(tmp_left)
+	if [ -n "$seen" ]; then
+		sleep 0.3
+		left=$(comm -12 <(printf '%s\n' "$seen") <(tmp_left))
+		[ -z "$left" ] || fail "a temporary file stays visible: $left"
+	fi
 	kill -TERM "$pid"
 	status=0
 	wait "$pid" || status=$?
