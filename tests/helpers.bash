@@ -231,3 +231,47 @@ shop_heal() {
 		curl -s -o /dev/null --max-time 2 -X DELETE "$url/admin/route" || true
 	done
 }
+
+# wait_up URL: wait up to 10 s for URL/health to answer.
+wait_up() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null "$1/health" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# inventory_versions_start: for the tests that compare answers, start the
+# shop's inventory (the legacy, v1) and beside it two standalone
+# inventory instances: a changed version (v2) and a second legacy one
+# (--id legacy-2). Exports LEGACY, V2 and LEGACY2, their base URLs.
+# inventory_versions_stop ends them and the shop (from teardown_file).
+inventory_versions_start() {
+	shop_start inventory || return 1
+	local p1 p2
+	p1=$(free_port)
+	p2=$(free_port)
+	while [ "$p2" = "$p1" ]; do p2=$(free_port); done
+	"$OFS_BIN/shopd" serve --dir "$SHOP_DIR" --service inventory --port "$p1" --version v2 \
+		>"$BATS_FILE_TMPDIR/v2.log" 2>&1 3>&- &
+	echo $! >"$BATS_FILE_TMPDIR/serve.pids"
+	"$OFS_BIN/shopd" serve --dir "$SHOP_DIR" --service inventory --port "$p2" --id legacy-2 \
+		>"$BATS_FILE_TMPDIR/v1b.log" 2>&1 3>&- &
+	echo $! >>"$BATS_FILE_TMPDIR/serve.pids"
+	LEGACY=$(shop_url inventory)
+	V2=http://127.0.0.1:$p1
+	LEGACY2=http://127.0.0.1:$p2
+	export LEGACY V2 LEGACY2
+	wait_up "$V2" && wait_up "$LEGACY2"
+}
+
+inventory_versions_stop() {
+	local pid
+	if [ -f "$BATS_FILE_TMPDIR/serve.pids" ]; then
+		while read -r pid; do
+			kill -TERM "$pid" 2>/dev/null || true
+		done <"$BATS_FILE_TMPDIR/serve.pids"
+	fi
+	shop_stop
+}

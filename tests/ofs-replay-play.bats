@@ -14,36 +14,11 @@ load helpers
 MAN_PAGE=ofs-replay.1
 
 setup_file() {
-	shop_start inventory || return 1
-	local p1 p2
-	p1=$(free_port)
-	p2=$(free_port)
-	while [ "$p2" = "$p1" ]; do p2=$(free_port); done
-	"$OFS_BIN/shopd" serve --dir "$SHOP_DIR" --service inventory --port "$p1" --version v2 \
-		>"$BATS_FILE_TMPDIR/v2.log" 2>&1 3>&- &
-	echo $! >"$BATS_FILE_TMPDIR/serve.pids"
-	"$OFS_BIN/shopd" serve --dir "$SHOP_DIR" --service inventory --port "$p2" --id legacy-2 \
-		>"$BATS_FILE_TMPDIR/v1b.log" 2>&1 3>&- &
-	echo $! >>"$BATS_FILE_TMPDIR/serve.pids"
-	LEGACY=$(shop_url inventory)
-	V2=http://127.0.0.1:$p1
-	LEGACY2=http://127.0.0.1:$p2
-	export LEGACY V2 LEGACY2
-	local u i
-	for u in "$V2" "$LEGACY2"; do
-		for ((i = 0; i < 100; i++)); do
-			curl -sf -o /dev/null "$u/health" && break
-			sleep 0.1
-		done
-	done
+	inventory_versions_start
 }
 
 teardown_file() {
-	local pid
-	while read -r pid; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done <"$BATS_FILE_TMPDIR/serve.pids"
-	shop_stop
+	inventory_versions_stop
 }
 
 setup() {

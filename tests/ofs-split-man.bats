@@ -11,36 +11,13 @@ load helpers
 MAN_PAGE=ofs-split.1
 
 setup_file() {
-	shop_start inventory || return 1
-	local p1 p2
-	p1=$(free_port)
-	p2=$(free_port)
-	while [ "$p2" = "$p1" ]; do p2=$(free_port); done
-	"$OFS_BIN/shopd" serve --dir "$SHOP_DIR" --service inventory --port "$p1" --version v2 \
-		>"$BATS_FILE_TMPDIR/v2.log" 2>&1 3>&- &
-	echo $! >"$BATS_FILE_TMPDIR/serve.pids"
-	"$OFS_BIN/shopd" serve --dir "$SHOP_DIR" --service inventory --port "$p2" --id legacy-2 \
-		>"$BATS_FILE_TMPDIR/v1b.log" 2>&1 3>&- &
-	echo $! >>"$BATS_FILE_TMPDIR/serve.pids"
-	primary=$(shop_url inventory)
-	candidate=http://127.0.0.1:$p1
-	secondary=http://127.0.0.1:$p2
+	inventory_versions_start || return 1
+	primary=$LEGACY candidate=$V2 secondary=$LEGACY2
 	export primary candidate secondary
-	local u i
-	for u in "$candidate" "$secondary"; do
-		for ((i = 0; i < 100; i++)); do
-			curl -sf -o /dev/null "$u/health" && break
-			sleep 0.1
-		done
-	done
 }
 
 teardown_file() {
-	local p
-	if [ -f "$BATS_FILE_TMPDIR/serve.pids" ]; then
-		while read -r p; do kill "$p" 2>/dev/null || true; done <"$BATS_FILE_TMPDIR/serve.pids"
-	fi
-	shop_stop
+	inventory_versions_stop
 }
 
 # run_example NAME DIR: run the example's commands in DIR (a copy of an

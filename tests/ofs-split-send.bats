@@ -12,30 +12,11 @@
 load helpers
 
 setup_file() {
-	shop_start inventory || return 1
-	local p1 p2
-	p1=$(free_port)
-	p2=$(free_port)
-	while [ "$p2" = "$p1" ]; do p2=$(free_port); done
-	"$OFS_BIN/shopd" serve --dir "$SHOP_DIR" --service inventory --port "$p1" --version v2 \
-		>"$BATS_FILE_TMPDIR/v2.log" 2>&1 3>&- &
-	echo $! >"$BATS_FILE_TMPDIR/serve.pids"
-	"$OFS_BIN/shopd" serve --dir "$SHOP_DIR" --service inventory --port "$p2" --id legacy-2 \
-		>"$BATS_FILE_TMPDIR/v1b.log" 2>&1 3>&- &
-	echo $! >>"$BATS_FILE_TMPDIR/serve.pids"
-	LEGACY=$(shop_url inventory)
-	V2=http://127.0.0.1:$p1
-	LEGACY2=http://127.0.0.1:$p2
-	export LEGACY V2 LEGACY2
-	wait_up "$V2" && wait_up "$LEGACY2"
+	inventory_versions_start
 }
 
 teardown_file() {
-	local pid
-	while read -r pid; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done <"$BATS_FILE_TMPDIR/serve.pids"
-	shop_stop
+	inventory_versions_stop
 }
 
 setup() {
@@ -48,16 +29,6 @@ teardown() {
 
 send() {
 	"$OFS_BIN/ofs-split" send "$@"
-}
-
-# wait_up URL: wait up to 10 s for URL/health to answer.
-wait_up() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		curl -sf -o /dev/null "$1/health" && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 # serve_v2 PORT: start a v2 instance of the inventory on PORT (its pid in
